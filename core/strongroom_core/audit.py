@@ -1,0 +1,67 @@
+"""The audit event schema. One event per use and per lifecycle change.
+
+Never a token, never a credential header, never a query value: :func:`redact_query` keeps
+parameter names only. Events carry an ``id`` (a UUID4 hex string) so delivery can be
+at-least-once and storage idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Literal, NotRequired, TypedDict
+from urllib.parse import parse_qsl, urlencode
+
+Decision = Literal["allow", "deny"]
+EventKind = Literal[
+    "use", "grant.created", "grant.refreshed", "grant.revoked", "grant.needs_reauth", "key.rotated"
+]
+
+MAX_REASON_LENGTH = 500
+REDACTED = "REDACTED"
+
+
+class AuditEvent(TypedDict):
+    id: str
+    time: float
+    kind: EventKind
+    namespace: str
+    app: str
+    caller: str
+    """Who made the call: ``pod/<name>``, ``agent/<name>``, ``dev/<name>``."""
+    principal: str
+    """``<kind>:<id>`` of the grant's principal, or ``""`` when no grant was resolved."""
+    grant: str
+    provider: str
+    method: str
+    host: str
+    path: str
+    """Path with query values replaced by ``REDACTED``."""
+    status: int
+    """HTTP status answered to the caller (upstream's, or the sidecar's own on refusal)."""
+    latency_ms: float
+    decision: Decision
+    reason: str
+    """Why the decision was made (policy reason or error code)."""
+    refreshed: bool
+    trace_id: str
+    caller_reason: NotRequired[str]
+    """The caller's own ``Strongroom-Reason``, truncated to MAX_REASON_LENGTH."""
+    context: NotRequired[dict[str, str]]
+
+
+def redact_query(path_and_query: str) -> str:
+    """``/a?x=1&y=2`` → ``/a?x=REDACTED&y=REDACTED``; a path without a query is unchanged."""
+    path, sep, query = path_and_query.partition("?")
+    if not sep:
+        return path
+    names = [(name, REDACTED) for name, _ in parse_qsl(query, keep_blank_values=True)]
+    return f"{path}?{urlencode(names, safe=REDACTED)}" if names else path
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()

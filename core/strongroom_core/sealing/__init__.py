@@ -1,0 +1,42 @@
+"""Sealing: AES-256-GCM envelopes, App data keys wrapped by a root key, client-side sealing to
+the control plane's public key, and key rotation.
+
+Contract (the modules below implement it; other components import modules, not names):
+
+``sealing.keys``
+    ``DataKey(kid: str, material: bytes)`` frozen; ``DataKey.generate() -> DataKey``; its repr
+    never shows the material. ``Keyring(keys: Iterable[DataKey], active: str)`` with
+    ``.active -> DataKey``, ``.get(kid) -> DataKey | None``, ``.kids() -> list[str]``,
+    ``.with_key(key, activate=True) -> Keyring``, ``.without(kid) -> Keyring``.
+``sealing.bindings``
+    ``GrantBinding(namespace, grant, grant_uid, app, provider, principal)`` (principal is
+    ``"<kind>:<id>"``) and ``ClientSealBinding(namespace, grant, provider)``, each with
+    ``.associated_data() -> bytes`` (canonical JSON, sorted keys, with a purpose tag).
+``sealing.envelopes``
+    ``seal(key: DataKey, plaintext: bytes, aad: bytes) -> str``;
+    ``open_envelope(keyring: Keyring, blob: str, aad: bytes) -> bytes``;
+    ``key_id(blob: str) -> str``. Format ``sr1.<kid>.<b64url nonce>.<b64url ciphertext>``.
+``sealing.appkeys``
+    App data keys wrapped by the root keyring, stored as the App's ``keys`` document:
+    ``new_app_keys_document(root: Keyring, namespace, app) -> dict``;
+    ``unwrap_app_keys(root: Keyring, document: dict, namespace, app) -> Keyring``;
+    ``add_app_key(root, document, namespace, app) -> dict`` (new active key, old ones kept);
+    ``rewrap_app_keys(root, document, namespace, app) -> dict`` (all under root's active key);
+    ``drop_app_key(document, kid) -> dict``.
+``sealing.rootkeys``
+    ``new_root_keyring() -> Keyring``; ``root_keyring_to_document(k) -> dict`` and
+    ``root_keyring_from_document(d) -> Keyring`` (the backup/export format).
+``sealing.publickey``
+    X25519 + HKDF-SHA256 + AES-256-GCM sealing to the control plane:
+    ``SealingKey.generate()``, ``.public_pem() -> str``, ``.kid``, ``to_document/from_document``;
+    ``seal_to_public_key(public_pem: str, plaintext: bytes, binding: ClientSealBinding) -> str``
+    (format ``srs1.<kid>.<b64url ephemeral pub>.<b64url nonce>.<b64url ct>``);
+    ``open_sealed(key: SealingKey, blob: str, binding: ClientSealBinding) -> bytes``.
+``sealing.rotation``
+    Over the storage port, with a progress callback:
+    ``rotate_app_key(storage, root, namespace, app, progress)`` and
+    ``rotate_root_key(storage, root_store, progress)``; no grant is unreadable at any moment.
+``sealing.errors``
+    ``SealingError`` > ``UnknownKeyError(kid)``, ``TamperedError``, ``MalformedEnvelopeError``.
+    Messages never include key material or plaintext.
+"""
