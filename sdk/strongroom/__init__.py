@@ -1,0 +1,1 @@
+"""Strongroom SDK (filled in by the SDK work)."""

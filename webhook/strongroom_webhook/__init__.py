@@ -1,0 +1,1 @@
+"""Strongroom admission webhook (a later issue fills it in)."""
