@@ -1,0 +1,110 @@
+"""Normalising OAuth2 token-endpoint answers into the credential Strongroom seals.
+
+Providers answer differently: nested tokens (Slack's ``authed_user.access_token``), no
+``expires_in``, an absolute ``expires_at``, no new refresh token on refresh. A Provider's
+token-response mapping says where each field is; this module applies it. The result is the
+OAuth2 credential: a flat dict of strings (``access_token``, ``refresh_token``, ``token_type``,
+``expires_at`` as unix seconds, ``scope``), which is what gets sealed and injected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_MAPPING: dict[str, str] = {
+    "accessToken": "access_token",
+    "refreshToken": "refresh_token",
+    "expiresIn": "expires_in",
+    "expiresAt": "",
+    "tokenType": "token_type",
+    "scope": "scope",
+}
+
+
+class TokenResponseError(ValueError):
+    """The token response lacks a field or has one of the wrong type. The message names the
+    field path, never a value."""
+
+
+def lookup(document: Mapping[str, Any], dotted_path: str) -> Any:
+    """Follow ``a.b.c`` through nested objects; ``None`` when any step is missing."""
+    current: Any = document
+    for part in dotted_path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def normalize(
+    response: Mapping[str, Any],
+    mapping: Mapping[str, str] | None = None,
+    *,
+    received_at: float | None = None,
+    previous_refresh_token: str | None = None,
+) -> dict[str, str]:
+    """Map a token response to the sealed OAuth2 credential.
+
+    ``received_at`` anchors a relative ``expires_in`` (defaults to now). A response without a
+    refresh token keeps ``previous_refresh_token`` (providers that do not rotate).
+    """
+    paths = {**DEFAULT_MAPPING, **(mapping or {})}
+    received = time.time() if received_at is None else received_at
+
+    access = lookup(response, paths["accessToken"])
+    if not isinstance(access, str) or not access:
+        raise TokenResponseError(f"token response: {paths['accessToken']}: required string")
+    credential: dict[str, str] = {"access_token": access}
+
+    token_type = lookup(response, paths["tokenType"]) if paths["tokenType"] else None
+    credential["token_type"] = (
+        token_type if isinstance(token_type, str) and token_type else "Bearer"
+    )
+
+    refresh = lookup(response, paths["refreshToken"]) if paths["refreshToken"] else None
+    if refresh is not None and not isinstance(refresh, str):
+        raise TokenResponseError(f"token response: {paths['refreshToken']}: expected a string")
+    if refresh:
+        credential["refresh_token"] = refresh
+    elif previous_refresh_token:
+        credential["refresh_token"] = previous_refresh_token
+
+    expires_at = _expiry(response, paths, received)
+    if expires_at is not None:
+        credential["expires_at"] = repr(expires_at)
+
+    scope = lookup(response, paths["scope"]) if paths["scope"] else None
+    if isinstance(scope, list):
+        scope = " ".join(str(s) for s in scope)
+    if isinstance(scope, str) and scope:
+        credential["scope"] = scope
+    return credential
+
+
+def expires_at_of(credential: Mapping[str, str]) -> float | None:
+    """The access token's expiry from a normalised credential, or ``None`` if it has none."""
+    raw = credential.get("expires_at")
+    return None if raw is None else float(raw)
+
+
+def _expiry(response: Mapping[str, Any], paths: Mapping[str, str], received: float) -> float | None:
+    if paths["expiresAt"]:
+        absolute = lookup(response, paths["expiresAt"])
+        if absolute is not None:
+            return _number(absolute, paths["expiresAt"])
+    if paths["expiresIn"]:
+        relative = lookup(response, paths["expiresIn"])
+        if relative is not None:
+            return received + _number(relative, paths["expiresIn"])
+    return None
+
+
+def _number(value: Any, path: str) -> float:
+    if isinstance(value, bool):
+        raise TokenResponseError(f"token response: {path}: expected a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TokenResponseError(f"token response: {path}: expected a number") from None
