@@ -1,0 +1,1 @@
+"""One module per `strongroom` subcommand; main.py only wires them to argparse."""
