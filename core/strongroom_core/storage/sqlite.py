@@ -156,6 +156,11 @@ class SqliteStorage:
             sqlite_ops.put_document, namespace, app, name, body, expected_version
         )
 
+    async def list_documents(self, name: str) -> list[tuple[str, str]]:
+        """``(namespace, app)`` of every App holding a document ``name`` (global documents
+        excluded); lets root-key rotation find every App's keys (``rotation.DocumentLister``)."""
+        return await self._run(sqlite_ops.list_documents, name)
+
     # --- changes ------------------------------------------------------------------------
 
     async def current_revision(self) -> int:

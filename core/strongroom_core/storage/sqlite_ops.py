@@ -187,6 +187,15 @@ def get_document(
     return records.StoredDocument(body=sqlite_codec.loads_object(row[0]), version=int(row[1]))
 
 
+def list_documents(conn: sqlite3.Connection, name: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT namespace, app FROM documents WHERE name = ? AND (namespace != '' OR app != '')"
+        " ORDER BY namespace, app",
+        (name,),
+    ).fetchall()
+    return [(str(row[0]), str(row[1])) for row in rows]
+
+
 def put_document(
     conn: sqlite3.Connection,
     max_changes: int,

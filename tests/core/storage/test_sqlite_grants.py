@@ -123,3 +123,13 @@ async def test_using_storage_before_open_says_to_open_it(db_path: Path) -> None:
 
 async def test_repr_shows_the_path_only(db_path: Path) -> None:
     assert repr(sqlite.SqliteStorage(db_path)) == f"SqliteStorage({str(db_path)!r})"
+
+
+async def test_list_documents_names_every_app_holding_one_but_no_global(
+    storage: sqlite.SqliteStorage, grant: GrantMaker
+) -> None:
+    await storage.put_document("team-b", "blog", "keys", {}, None)
+    await storage.put_document("team-a", "shop", "keys", {}, None)
+    await storage.put_document("team-a", "shop", "policy", {}, None)
+    await storage.put_document("", "", "keys", {}, None)
+    assert await storage.list_documents("keys") == [("team-a", "shop"), ("team-b", "blog")]
