@@ -1,0 +1,168 @@
+"""The bounded audit buffer between calls and the control plane's ``POST /v1/audit``.
+
+A call reserves a slot *before* its credential is used, so a full buffer refuses the call
+(``503 audit_unavailable``) instead of letting an unrecorded use through; ``drop`` mode lets it
+through and counts the lost event. Delivery runs off the hot path in one task: batches, retry
+with exponential backoff and jitter, at-least-once (an event leaves the buffer only after the
+control plane accepted it; its ``id`` makes a repeat harmless). Each event is also printed as
+one JSON line on stdout, the local record that survives a control-plane outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import json
+import random
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from strongroom_core import audit
+from strongroom_sidecar import controlplane_client, logs, metrics
+from strongroom_sidecar import settings as settings_module
+
+log = logs.get("audit")
+
+
+@dataclass(slots=True)
+class Reservation:
+    """A place in the buffer for one event; ``dropping`` when drop mode let a call through
+    with the buffer full."""
+
+    dropping: bool
+    used: bool = False
+
+
+class AuditBuffer:
+    def __init__(
+        self,
+        settings: settings_module.SidecarSettings,
+        client: controlplane_client.ControlPlaneClient,
+        counters: metrics.Metrics,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self._capacity = settings.audit_buffer_size
+        self._fail_closed = settings.audit_mode == "fail_closed"
+        self._print_events = settings.audit_stdout
+        self._batch_size = settings.audit_batch_size
+        self._interval = settings.audit_flush_interval
+        self._retry_max = settings.audit_retry_max
+        self._client = client
+        self._metrics = counters
+        self._stdout = stdout
+        self._reserved = 0
+        self._pending: collections.deque[audit.AuditEvent] = collections.deque()
+        self._unprinted: list[audit.AuditEvent] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def depth(self) -> int:
+        """Events held: reserved by calls in flight plus waiting for delivery."""
+        return self._reserved + len(self._pending)
+
+    def reserve(self) -> Reservation | None:
+        """A slot for one event, or ``None`` when full in fail-closed mode."""
+        if self.depth >= self._capacity:
+            return None if self._fail_closed else Reservation(dropping=True)
+        self._reserved += 1
+        return Reservation(dropping=False)
+
+    def commit(self, reservation: Reservation, event: audit.AuditEvent) -> None:
+        if reservation.used:
+            return
+        reservation.used = True
+        self._unprinted.append(event)
+        if reservation.dropping:
+            self._metrics.audit_dropped += 1
+        else:
+            self._reserved -= 1
+            self._pending.append(event)
+            if len(self._pending) >= self._batch_size:
+                self._wake.set()
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a slot that no event will fill."""
+        if not reservation.used:
+            reservation.used = True
+            if not reservation.dropping:
+                self._reserved -= 1
+
+    def record(self, event: audit.AuditEvent) -> None:
+        """Best effort for calls refused before a slot was needed (a refusal uses nothing)."""
+        reservation = self.reserve()
+        if reservation is None:
+            self._metrics.audit_dropped += 1
+            self._unprinted.append(event)
+            return
+        self.commit(reservation, event)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="strongroom-audit-delivery")
+
+    async def close(self, grace: float) -> None:
+        """Deliver what is held, for at most ``grace`` seconds; what is left is logged."""
+        self._closing = True
+        self._wake.set()
+        if self._task is None:
+            self._print()
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._print()
+            if self._pending:
+                log.error(
+                    "audit events not delivered at shutdown (still on stdout)",
+                    extra={"fields": {"events": len(self._pending)}},
+                )
+        self._task = None
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            if not self._pending and not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._interval)
+                self._wake.clear()
+            self._print()
+            if not self._pending:
+                if self._closing:
+                    return
+                continue
+            batch = list(itertools.islice(self._pending, 0, self._batch_size))
+            try:
+                await self._client.post_audit(batch)  # type: ignore[arg-type]
+            except controlplane_client.ControlPlaneError as e:
+                self._metrics.audit_delivery_failures += 1
+                log.warning(
+                    "audit delivery failed; retrying",
+                    extra={"fields": {"error": str(e), "events": len(self._pending)}},
+                )
+                await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter
+                backoff = min(backoff * 2, self._retry_max)
+                continue
+            backoff = 0.2
+            for _ in batch:
+                self._pending.popleft()
+            self._metrics.audit_delivered += len(batch)
+
+    def _print(self) -> None:
+        if not self._unprinted:
+            return
+        events, self._unprinted = self._unprinted, []
+        if not self._print_events:
+            return
+        out = self._stdout or sys.stdout
+        out.write("".join(_line(event) for event in events))
+        out.flush()
+
+
+def _line(event: audit.AuditEvent | dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"), sort_keys=True) + "\n"

@@ -1,0 +1,205 @@
+"""The ``/proxy`` handler: the pipeline every call goes through.
+
+shed → ready → parse headers → resolve grant → check target → decide → reserve audit slot →
+open credential → inject → forward → audit.
+
+Each step either passes or raises a :class:`problems.Refusal`; exactly one audit event is
+written per call that got past shedding, whatever happened. Nothing here does I/O except the
+upstream call (and a key fetch when a blob names a key this sidecar has not seen yet).
+"""
+
+from __future__ import annotations
+
+import time
+
+import yarl
+from aiohttp import web
+
+from strongroom_core import audit, injection, targets
+from strongroom_sidecar import (
+    audit_buffer,
+    credentials,
+    decisions,
+    forwarding,
+    headers,
+    logs,
+    metrics,
+    problems,
+    providers,
+    resolution,
+    shedding,
+    state,
+)
+from strongroom_sidecar import settings as settings_module
+
+log = logs.get("proxy")
+PATH = "/proxy"
+
+
+class Proxy:
+    def __init__(
+        self,
+        settings: settings_module.SidecarSettings,
+        app: state.AppState,
+        creds: credentials.Credentials,
+        forwarder: forwarding.Forwarder,
+        audits: audit_buffer.AuditBuffer,
+        limit: shedding.ConcurrencyLimit,
+        counters: metrics.Metrics,
+    ) -> None:
+        self._settings = settings
+        self._app = app
+        self._creds = creds
+        self._forwarder = forwarder
+        self._audits = audits
+        self._limit = limit
+        self._metrics = counters
+
+    def web_app(self) -> web.Application:
+        application = web.Application(client_max_size=0)
+        application.router.add_route("*", PATH, self.handle)
+        return application
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._limit.try_acquire():
+            self._count(503, "deny", "overloaded")
+            return problems.response(
+                problems.Refusal(
+                    "overloaded",
+                    f"{self._limit.limit} calls are in flight; retry after a short pause",
+                    retry_after=1,
+                )
+            )
+        try:
+            return await self._handle(request)
+        finally:
+            self._limit.release()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        event = self._new_event(request)
+        reservation: audit_buffer.Reservation | None = None
+        outcome = forwarding.Outcome()
+        allowed = False
+        try:
+            if not self._app.ready:
+                raise problems.Refusal(
+                    "not_ready",
+                    "the sidecar has not received its App's keys and policy from the control "
+                    "plane yet; retry shortly",
+                    retry_after=1,
+                )
+            call = headers.parse(request.headers)
+            _describe_call(event, call)
+            record, provider = resolution.resolve(self._app, call)
+            event["grant"] = record.name
+            event["provider"] = record.provider
+            event["principal"] = f"{record.principal_kind}:{record.principal_id}"
+            target = _check_target(call.target, provider, self._settings.allow_loopback_targets)
+            event["host"] = _host(target)
+            event["path"] = audit.redact_query(target.path_and_query)
+            decision = decisions.decide(record, self._app.policy, time.time())
+            reservation = self._audits.reserve()
+            if reservation is None:
+                raise problems.Refusal(
+                    "audit_unavailable",
+                    "the audit buffer is full (the control plane is not taking events); "
+                    "the call was not made, retry later",
+                    retry_after=5,
+                )
+            allowed = True
+            event["decision"] = "allow"
+            event["reason"] = decision.reason
+            fields = await self._creds.open(record)
+            try:
+                injected = provider.injections.render(fields)
+            except injection.InjectionError as e:
+                raise problems.Refusal(
+                    "credential_unavailable",
+                    f"grant {record.name!r}: {e} (provider {provider.name!r})",
+                ) from None
+            url = yarl.URL(target.url, encoded=True)
+            if injected.query:
+                url = url.update_query(injected.query)
+            outgoing = headers.forwarded(request.headers, replaced=injected.headers)
+            outgoing.update(injected.headers)
+            response = await self._forwarder.forward(request, url, outgoing, event["id"], outcome)
+            event["status"] = outcome.status
+            if outcome.reason:
+                event["reason"] = f"{decision.reason}; {outcome.reason}"
+            self._count(outcome.status, "allow", None)
+            return response
+        except problems.Refusal as refusal:
+            event["status"] = refusal.status
+            event["decision"] = "allow" if allowed else "deny"
+            event["reason"] = refusal.code if not allowed else f"{event['reason']}; {refusal.code}"
+            self._count(refusal.status, event["decision"], refusal.code)
+            return problems.response(refusal, {headers.AUDIT_ID: event["id"]})
+        except Exception as e:
+            # The type only: an exception message from deep inside could quote a value.
+            log.error("internal error", extra={"fields": {"error": type(e).__name__}})
+            internal = problems.Refusal(
+                "internal_error", f"the sidecar failed ({type(e).__name__}); see its logs"
+            )
+            event["status"] = 500
+            event["decision"] = "allow" if allowed else "deny"
+            event["reason"] = "internal_error"
+            self._count(500, event["decision"], "internal_error")
+            return problems.response(internal, {headers.AUDIT_ID: event["id"]})
+        finally:
+            event["latency_ms"] = round((time.monotonic() - started) * 1000.0, 3)
+            if reservation is not None:
+                self._audits.commit(reservation, event)
+            else:
+                self._audits.record(event)
+
+    def _new_event(self, request: web.Request) -> audit.AuditEvent:
+        return {
+            "id": audit.new_event_id(),
+            "time": audit.now(),
+            "kind": "use",
+            "namespace": self._settings.namespace,
+            "app": self._settings.app,
+            "caller": self._settings.caller,
+            "principal": "",
+            "grant": "",
+            "provider": "",
+            "method": request.method,
+            "host": "",
+            "path": "",
+            "status": 0,
+            "latency_ms": 0.0,
+            "decision": "deny",
+            "reason": "",
+            "refreshed": False,
+            "trace_id": "",
+        }
+
+    def _count(self, status: int, decision: str, code: str | None) -> None:
+        self._metrics.count_request(status, decision)
+        if code is not None:
+            self._metrics.refusals[code] += 1
+
+
+def _describe_call(event: audit.AuditEvent, call: headers.CallHeaders) -> None:
+    event["trace_id"] = call.trace_id
+    if call.reason:
+        event["caller_reason"] = call.reason
+    if call.context:
+        event["context"] = call.context
+
+
+def _check_target(
+    url: str, provider: providers.CompiledProvider, allow_loopback: bool
+) -> targets.Target:
+    try:
+        return targets.check_target(url, provider.allowed_hosts, allow_loopback=allow_loopback)
+    except targets.TargetRefused as e:
+        raise problems.Refusal(e.code, f"{headers.TARGET}: {e.detail}") from None
+
+
+def _host(target: targets.Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    if target.port != targets.DEFAULT_PORTS.get(target.scheme):
+        return f"{host}:{target.port}"
+    return host
