@@ -175,9 +175,16 @@ def body(*, json: Any, data: Any, files: Any, content: Any) -> None:
 
 
 def timeout(value: object, argument: str) -> httpx.Timeout:
+    """httpx's timeout forms: seconds, None for none, a 4-tuple or an httpx.Timeout."""
+    fix = f"{argument}: expected seconds as a non-negative number, None or an httpx.Timeout"
     try:
-        return httpx.Timeout(value)  # type: ignore[arg-type]
+        result = httpx.Timeout(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as e:
-        raise _exceptions.UsageError(
-            f"{argument}: expected seconds as a number, None or an httpx.Timeout ({e})"
-        ) from e
+        raise _exceptions.UsageError(f"{fix} ({e})") from e
+    for seconds in (result.connect, result.read, result.write, result.pool):
+        valid = seconds is None or (
+            isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0
+        )
+        if not valid:
+            raise _exceptions.UsageError(f"{fix}, got {value!r}")
+    return result
