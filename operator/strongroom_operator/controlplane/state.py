@@ -1,0 +1,49 @@
+"""The shared state of the control-plane handlers, stored on the aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from strongroom_core.sealing import publickey
+from strongroom_core.storage import ports
+from strongroom_operator.controlplane import auth, keyservice, settings
+
+
+class ControlPlane:
+    """Everything a control-plane replica needs; stateless apart from caches, so several
+    replicas can share one storage."""
+
+    def __init__(
+        self,
+        storage: ports.Storage,
+        key_service: keyservice.KeyService,
+        sealing_key: publickey.SealingKey,
+        authenticator: auth.Authenticator,
+        settings: settings.ControlPlaneSettings | None = None,
+    ) -> None:
+        self.storage = storage
+        self.key_service = key_service
+        self.sealing_key = sealing_key
+        self.authenticator = authenticator
+        self.settings = settings or _default_settings()
+        self.stopping = asyncio.Event()
+        """Set when the server shuts down: watch streams end instead of holding it open."""
+
+    def __repr__(self) -> str:
+        return f"ControlPlane(storage={self.storage!r})"
+
+    async def caller(self, request: web.Request) -> auth.Caller:
+        return await auth.authenticate(request, self.authenticator)
+
+
+def _default_settings() -> settings.ControlPlaneSettings:
+    return settings.ControlPlaneSettings()
+
+
+CONTROL_PLANE = web.AppKey("control_plane", ControlPlane)
+
+
+def of(request: web.Request) -> ControlPlane:
+    return request.app[CONTROL_PLANE]
