@@ -6,13 +6,9 @@ another Grant."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
-from typing import Any
 
 from strongroom_core.sealing import bindings, publickey
-
-TOKEN_RESPONSE_FORMAT = "oauth2-token-response"
 
 
 def seal_credential(
@@ -25,16 +21,3 @@ def seal_credential(
     plaintext = json.dumps(dict(credential), sort_keys=True).encode()
     binding = bindings.ClientSealBinding(namespace=namespace, grant=grant, provider=provider)
     return publickey.seal_to_public_key(public_pem, plaintext, binding)
-
-
-def token_response_credential(
-    response: Mapping[str, Any], received_at: float | None = None
-) -> dict[str, str]:
-    """Wrap a raw OAuth2 token response for sealing. The control plane normalises it with the
-    Provider's token-response mapping when it reconciles the Grant, so nested or unusual answers
-    need no flags here."""
-    return {
-        "format": TOKEN_RESPONSE_FORMAT,
-        "received_at": repr(time.time() if received_at is None else received_at),
-        "response": json.dumps(dict(response), sort_keys=True),
-    }

@@ -9,6 +9,7 @@ OAuth2 credential: a flat dict of strings (``access_token``, ``refresh_token``, 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -108,3 +109,36 @@ def _number(value: Any, path: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TokenResponseError(f"token response: {path}: expected a number") from None
+
+
+# --- a raw token response sealed client-side (`strongroom grant import`) ------------------------
+
+TOKEN_RESPONSE_FORMAT = "oauth2-token-response"
+
+
+def wrap_token_response(
+    response: Mapping[str, Any], received_at: float | None = None
+) -> dict[str, str]:
+    """A raw token response as a credential of string fields, for client-side sealing. The
+    control plane unwraps and normalises it with the Provider's mapping (:func:`unwrap`)."""
+    return {
+        "format": TOKEN_RESPONSE_FORMAT,
+        "received_at": repr(time.time() if received_at is None else received_at),
+        "response": json.dumps(dict(response), sort_keys=True),
+    }
+
+
+def is_wrapped_token_response(credential: Mapping[str, str]) -> bool:
+    return credential.get("format") == TOKEN_RESPONSE_FORMAT
+
+
+def unwrap(credential: Mapping[str, str], mapping: Mapping[str, str] | None) -> dict[str, str]:
+    """Normalise a wrapped token response (see :func:`wrap_token_response`)."""
+    try:
+        response = json.loads(credential["response"])
+        received_at = float(credential["received_at"])
+    except (KeyError, ValueError):
+        raise TokenResponseError("sealed token response: malformed wrapper") from None
+    if not isinstance(response, dict):
+        raise TokenResponseError("sealed token response: expected a JSON object")
+    return normalize(response, mapping, received_at=received_at)

@@ -56,3 +56,18 @@ def test_non_numeric_expiry_is_refused_without_echoing_it() -> None:
 
 def test_list_scopes_are_joined_with_spaces() -> None:
     assert tokens.normalize({"access_token": "a", "scope": ["x", "y"]})["scope"] == "x y"
+
+
+def test_a_wrapped_token_response_unwraps_through_the_mapping() -> None:
+    wrapped = tokens.wrap_token_response(
+        {"authed_user": {"access_token": "xoxp"}, "expires_in": 60}, received_at=100.0
+    )
+    assert tokens.is_wrapped_token_response(wrapped)
+    credential = tokens.unwrap(wrapped, {"accessToken": "authed_user.access_token"})
+    assert credential["access_token"] == "xoxp"
+    assert tokens.expires_at_of(credential) == 160.0
+
+
+def test_a_malformed_wrapper_is_refused() -> None:
+    with pytest.raises(tokens.TokenResponseError, match="malformed wrapper"):
+        tokens.unwrap({"format": tokens.TOKEN_RESPONSE_FORMAT, "response": "{"}, None)

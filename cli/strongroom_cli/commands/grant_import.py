@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from strongroom_core import tokens
 
 from strongroom_cli import sealing_client
 from strongroom_cli.commands import seal
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         grant=args.name,
         provider=args.provider,
-        credential=sealing_client.token_response_credential(response),
+        credential=tokens.wrap_token_response(response),
     )
     manifest: dict[str, Any] = {
         "apiVersion": "strongroom.dev/v1alpha1",

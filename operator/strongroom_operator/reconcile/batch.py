@@ -1,0 +1,50 @@
+"""Reconcile a whole set of resources at once, as dev mode loads them from a folder: Apps first
+(their keys), then Grants, then each App's compiled policy; grant records whose Grant left the
+set are deleted. The operator calls the same per-kind functions from its handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strongroom_core.resources import models
+
+from strongroom_operator.reconcile import apps, context, grants, outcomes, policies
+
+Report = dict[models.Ref, outcomes.Outcome]
+
+
+async def reconcile_all(
+    ctx: context.ReconcileContext, resources: Sequence[models.Resource]
+) -> Report:
+    """Resources must already have passed validation and reference checks."""
+    report: Report = {}
+    app_list = [r for r in resources if isinstance(r, models.App)]
+    providers = {r.key: r for r in resources if isinstance(r, models.Provider)}
+    grant_list = [r for r in resources if isinstance(r, models.Grant)]
+
+    for app in app_list:
+        report[app.ref] = await apps.reconcile_app(ctx, app)
+    for grant in grant_list:
+        provider = providers.get((grant.meta.namespace, grant.provider_ref))
+        report[grant.ref] = await grants.reconcile_grant(ctx, grant, provider)
+    for provider in providers.values():
+        report[provider.ref] = outcomes.READY
+    for app in app_list:
+        await _forget_departed_grants(ctx, app, grant_list)
+        compiled = policies.compile_policy(app, providers.values(), grant_list)
+        await policies.publish_policy(ctx, compiled)
+    for agent in (r for r in resources if isinstance(r, models.Agent)):
+        report[agent.ref] = outcomes.pending(
+            "AgentsNotYetSupported", "Agents are accepted but take effect with the agents feature"
+        )
+    return report
+
+
+async def _forget_departed_grants(
+    ctx: context.ReconcileContext, app: models.App, present: Sequence[models.Grant]
+) -> None:
+    namespace, name = app.key
+    keep = {g.meta.name for g in present if g.meta.namespace == namespace and g.app_ref == name}
+    for record in await ctx.storage.list_grants(namespace, name):
+        if record.name not in keep:
+            await grants.delete_grant_record(ctx, namespace, record.name)
