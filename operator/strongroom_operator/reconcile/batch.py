@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from strongroom_core.resources import models
-
 from strongroom_operator.reconcile import apps, context, grants, outcomes, policies
 
 Report = dict[models.Ref, outcomes.Outcome]
