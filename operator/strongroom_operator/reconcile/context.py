@@ -6,16 +6,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from strongroom_core.sealing import publickey, rootkeys
+from strongroom_core.sealing import publickey
 from strongroom_core.storage import ports
+from strongroom_operator.controlplane import keyservice
 
 
 @dataclass(frozen=True, slots=True)
 class ReconcileContext:
     storage: ports.Storage
     """Where sealed records, compiled policy and App key documents go."""
-    root_store: rootkeys.RootKeyStore
-    """The root keyring that wraps App data keys."""
+    key_service: keyservice.KeyService
+    """App data keys, unwrapped with the root keyring (shared with the control plane)."""
     sealing_key: publickey.SealingKey
     """Opens values sealed client-side by `strongroom seal` / `grant import`."""
     clock: Callable[[], float] = field(default=time.time)

@@ -20,7 +20,7 @@ from strongroom_core.sealing import bindings, credentials, publickey
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import records
-from strongroom_operator.reconcile import apps, context, outcomes, policies
+from strongroom_operator.reconcile import context, outcomes, policies
 
 _CAS_ATTEMPTS = 5
 _DEV_UID_NAMESPACE = uuid.UUID("6f1d2c3e-8a54-4c0e-9d55-5b7a4c1f2e90")
@@ -140,7 +140,7 @@ async def _record_from_sealed_value(
             )
         ) from None
     credential, token_expires_at = _checked_credential(provider, opened)
-    keyring = await apps.app_keyring(ctx, namespace, grant.app_ref)
+    keyring = await ctx.key_service.ensure_app_keys(namespace, grant.app_ref)
     uid = grant_uid(grant)
     record = records.GrantRecord(
         namespace=namespace,
