@@ -26,6 +26,9 @@ from strongroom_sidecar import settings as settings_module
 
 log = logs.get("audit")
 
+# Answers that say "this body is wrong", not "try again later".
+_REJECTED = frozenset({400, 413, 422})
+
 
 @dataclass(slots=True)
 class Reservation:
@@ -126,6 +129,7 @@ class AuditBuffer:
 
     async def _run(self) -> None:
         backoff = 0.2
+        isolating = 0  # events left to send one by one after a batch was rejected
         while True:
             if not self._pending and not self._closing:
                 with contextlib.suppress(TimeoutError):
@@ -136,10 +140,25 @@ class AuditBuffer:
                 if self._closing:
                     return
                 continue
-            batch = list(itertools.islice(self._pending, 0, self._batch_size))
+            size = 1 if isolating else self._batch_size
+            batch = list(itertools.islice(self._pending, 0, size))
             try:
-                await self._client.post_audit(batch)  # type: ignore[arg-type]
+                await self._client.post_audit(batch)
             except controlplane_client.ControlPlaneError as e:
+                if e.status in _REJECTED:
+                    # The control plane will never take this batch as it is: find the bad
+                    # event by sending one at a time, and drop only that one.
+                    if len(batch) > 1:
+                        isolating = len(batch)
+                        continue
+                    self._pending.popleft()
+                    self._metrics.audit_rejected += 1
+                    log.error(
+                        "audit event rejected by the control plane; dropped",
+                        extra={"fields": {"event": batch[0]["id"], "error": str(e)}},
+                    )
+                    isolating = max(0, isolating - 1)
+                    continue
                 self._metrics.audit_delivery_failures += 1
                 log.warning(
                     "audit delivery failed; retrying",
@@ -149,6 +168,7 @@ class AuditBuffer:
                 backoff = min(backoff * 2, self._retry_max)
                 continue
             backoff = 0.2
+            isolating = max(0, isolating - len(batch))
             for _ in batch:
                 self._pending.popleft()
             self._metrics.audit_delivered += len(batch)

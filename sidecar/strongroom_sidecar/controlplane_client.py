@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from strongroom_core import protocol
+from strongroom_core import audit, protocol
 from strongroom_core.sealing import keys
 from strongroom_core.storage import records
 from strongroom_sidecar import settings as settings_module
@@ -44,7 +44,7 @@ class ControlPlaneClient:
         self._settings = settings
         self._base = settings.control_plane_url.rstrip("/") + protocol.CONTROL_PLANE_PREFIX
         self._app_path = (
-            f"/namespaces/{quote(settings.namespace, safe='')}/apps/{quote(settings.app, safe='')}"
+            f"/apps/{quote(settings.namespace, safe='')}/{quote(settings.app, safe='')}"
         )
         self._session: aiohttp.ClientSession | None = None
 
@@ -136,8 +136,8 @@ class ControlPlaneClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise ControlPlaneError("watch", 0, type(e).__name__) from None
 
-    async def post_audit(self, events: Sequence[dict[str, Any]]) -> protocol.AuditIngestResponse:
-        body: protocol.AuditIngestRequest = {"events": list(events)}
+    async def post_audit(self, events: Sequence[audit.AuditEvent]) -> protocol.AuditIngestResponse:
+        body: protocol.AuditIngestRequest = {"events": [dict(event) for event in events]}
         answer = await self._json("audit ingest", "POST", "/audit", body)
         return {"accepted": int(answer.get("accepted", 0)), "stored": int(answer.get("stored", 0))}
 

@@ -38,6 +38,7 @@ class Metrics:
     audit_delivered: int = 0
     audit_dropped: int = 0
     audit_delivery_failures: int = 0
+    audit_rejected: int = 0
     watch_connected: bool = False
     watch_reconnects: int = 0
     key_fetches: int = 0
@@ -88,8 +89,14 @@ class Metrics:
             (
                 "strongroom_sidecar_audit_dropped_total",
                 "counter",
-                "Audit events dropped because the buffer was full (drop mode).",
+                "Audit events not kept for delivery because the buffer was full.",
                 self.audit_dropped,
+            ),
+            (
+                "strongroom_sidecar_audit_rejected_total",
+                "counter",
+                "Audit events the control plane refused as malformed (dropped).",
+                self.audit_rejected,
             ),
             (
                 "strongroom_sidecar_audit_delivery_failures_total",
