@@ -193,7 +193,10 @@ def _split_host_port(authority: str) -> tuple[_Host, int | None] | str:
         return host, None
     port = _parse_port(port_text)
     if port is None:
-        return f"the port {_short(port_text)} is not a decimal port from 1 to 65535 without leading zeros"
+        return (
+            f"the port {_short(port_text)} is not a decimal port from 1 to 65535 "
+            "without leading zeros"
+        )
     return host, port
 
 
