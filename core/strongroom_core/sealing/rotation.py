@@ -284,13 +284,17 @@ async def rotate_app_key(
 
 
 async def _apps(storage: ports.Storage, apps: Iterable[AppRef] | None) -> list[AppRef]:
-    if apps is not None:
-        return list(apps)
+    """Every App to consider: those named, plus all the storage can list. A partial list must
+    never strand an App, so a listing storage's answer is always included."""
+    named = list(apps) if apps is not None else []
     if isinstance(storage, DocumentLister):
-        return list(await storage.list_documents(KEYS_DOCUMENT))
-    raise TypeError(
-        "this storage cannot list documents: pass apps=[(namespace, app), ...] naming every App"
-    )
+        listed = await storage.list_documents(KEYS_DOCUMENT)
+        return sorted(set(named) | set(listed))
+    if apps is None:
+        raise TypeError(
+            "this storage cannot list documents: pass apps=[(namespace, app), ...] naming every App"
+        )
+    return list(dict.fromkeys(named))
 
 
 async def _root_kids_in_use(storage: ports.Storage, apps: list[AppRef]) -> set[str]:
@@ -337,7 +341,8 @@ async def rotate_root_key(
     apps: Iterable[AppRef] | None = None,
 ) -> RootKeyRotation:
     """Rotate the root key (see the module docstring for the order). ``apps`` names every App
-    with a keys document; it may be omitted when the storage is a ``DocumentLister``."""
+    with a keys document; it may be omitted when the storage is a ``DocumentLister`` (whose
+    listing is always added to it)."""
     app_list = await _apps(storage, apps)
     root = (await root_store.load()).with_key(keys.DataKey.generate())
     await root_store.save(root)

@@ -35,7 +35,9 @@ def grant_record(
     )
 
 
-def sealed_record(key: keys.DataKey, **fields: object) -> tuple[records.GrantRecord, dict[str, str]]:
+def sealed_record(
+    key: keys.DataKey, **fields: object
+) -> tuple[records.GrantRecord, dict[str, str]]:
     """A record with a fresh canary credential sealed under ``key``, and that credential."""
     record = grant_record(**fields)  # type: ignore[arg-type]
     credential = {"token": canary.new("token")}

@@ -68,7 +68,9 @@ def test_tampered_error_message_does_not_reveal_which_field_differed(ring: keys.
     assert len(messages) == 1
 
 
-def _tampered(ring: keys.Keyring, blob: str, binding: bindings.GrantBinding) -> errors.TamperedError:
+def _tampered(
+    ring: keys.Keyring, blob: str, binding: bindings.GrantBinding
+) -> errors.TamperedError:
     with pytest.raises(errors.TamperedError) as caught:
         envelopes.open_envelope(ring, blob, binding.associated_data())
     return caught.value
@@ -117,7 +119,9 @@ def test_envelope_relabelled_with_the_same_material_under_another_id_fails() -> 
     ring = keys.Keyring([first, alias], first.kid)
     blob = envelopes.seal(first, b"credential", BINDING.associated_data())
     with pytest.raises(errors.TamperedError):
-        envelopes.open_envelope(ring, blob.replace("firstkid", "aliaskid"), BINDING.associated_data())
+        envelopes.open_envelope(
+            ring, blob.replace("firstkid", "aliaskid"), BINDING.associated_data()
+        )
 
 
 def test_non_canonical_base64_is_refused_rather_than_opened(ring: keys.Keyring) -> None:

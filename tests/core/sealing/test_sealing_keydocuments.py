@@ -78,9 +78,7 @@ def test_unwrap_with_a_stale_root_keyring_names_the_missing_root_kid(root: keys.
 
 
 def test_drop_app_key_refuses_the_active_key_and_unknown_kids(root: keys.Keyring) -> None:
-    document = appkeys.add_app_key(
-        root, appkeys.new_app_keys_document(root, "n", "a"), "n", "a"
-    )
+    document = appkeys.add_app_key(root, appkeys.new_app_keys_document(root, "n", "a"), "n", "a")
     old, active = appkeys.app_kids(document)
     assert appkeys.app_kids(appkeys.drop_app_key(document, old)) == [active]
     with pytest.raises(ValueError, match="active"):

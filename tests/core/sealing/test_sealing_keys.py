@@ -87,4 +87,6 @@ def test_keyring_refuses_an_active_id_it_does_not_hold() -> None:
 
 def test_keyring_refuses_two_different_keys_with_one_id() -> None:
     with pytest.raises(ValueError, match="share the key id"):
-        keys.Keyring([keys.DataKey("same", bytes(32)), keys.DataKey("same", bytes([1]) * 32)], "same")
+        keys.Keyring(
+            [keys.DataKey("same", bytes(32)), keys.DataKey("same", bytes([1]) * 32)], "same"
+        )
