@@ -39,4 +39,24 @@ Contract (the modules below implement it; other components import modules, not n
 ``sealing.errors``
     ``SealingError`` > ``UnknownKeyError(kid)``, ``TamperedError``, ``MalformedEnvelopeError``.
     Messages never include key material or plaintext.
+
+Additions beyond the first contract (compatible):
+
+- ``keys``: ``DataKey.created`` (unix seconds, not compared); ``new_kid()``, ``is_valid_kid()``;
+  ``Keyring.keys()``, ``in``, ``len``, iteration.
+- ``bindings.AppKeyBinding(namespace, app, kid)``: the AAD of a wrapped App key.
+- ``envelopes.parse(blob) -> Envelope``.
+- ``appkeys.app_kids(document)``, ``appkeys.root_kids(document)``.
+- ``rootkeys.RootKeyStore`` (Protocol: ``async load()``, ``async save(keyring)``),
+  ``rootkeys.FileRootKeyStore(path)`` (0600, atomic), ``rootkeys.RootKeysMissingError``,
+  ``rootkeys.load_or_create(store)``.
+- ``publickey``: ``public_pem()`` puts a ``Strongroom-Key-Id: <kid>`` line before the PEM;
+  ``seal_to_public_key(..., kid=None)``; ``kid_from_pem``, ``sealed_key_id``.
+- ``credentials``: ``binding_for(record)``, ``seal_grant_credential(key, *, namespace, grant,
+  grant_uid, app, provider, principal_kind, principal_id, credential)``,
+  ``seal_for_record(key, record, credential)``, ``open_grant_credential(keyring, record)``.
+- ``rotation``: results ``AppKeyRotation`` / ``RootKeyRotation``; ``drop_unused_app_keys``,
+  ``retire_unused_root_keys``; ``DocumentLister`` (storages with ``list_documents``); progress
+  callbacks may be coroutine functions.
+- ``errors.MalformedKeyDocumentError`` for key documents.
 """
