@@ -182,9 +182,8 @@ async def drop_unused_app_keys(storage: ports.Storage, namespace: str, app: str)
     if not removed:
         return []
     # A writer holding the keys from before may have sealed with a dropped key meanwhile.
-    restore = {
-        kid: e for kid, e in removed.items() if kid in await _kids_in_use(storage, namespace, app)
-    }
+    still_used = await _kids_in_use(storage, namespace, app)
+    restore = {kid: e for kid, e in removed.items() if kid in still_used}
     if restore:
 
         def with_restored(body: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +231,7 @@ async def rotate_app_key(
     await _report(progress, done, total, f"App {namespace}/{app}: key {new_kid} added as active")
 
     resealed = 0
+    dropped: list[str] = []
     unreadable: set[str] = set()
     pending: list[records.GrantRecord | None] = list(grants)
     for attempt in range(max(1, attempts)):
@@ -255,7 +255,7 @@ async def rotate_app_key(
             if waiting:
                 await asyncio.sleep(claim_poll_seconds)
             pending = [await storage.get_grant(namespace, name) for name in waiting]
-        dropped = await drop_unused_app_keys(storage, namespace, app)
+        dropped += await drop_unused_app_keys(storage, namespace, app)
         current = await storage.get_document(namespace, app, KEYS_DOCUMENT)
         old = [k for k in appkeys.app_kids(current.body if current else {}) if k != new_kid]
         if not old or attempt + 1 == max(1, attempts):
@@ -323,9 +323,9 @@ async def retire_unused_root_keys(
     for kid in retired:
         trimmed = trimmed.without(kid)
     await root_store.save(trimmed)
-    restore = [
-        key for kid, key in retired.items() if kid in await _root_kids_in_use(storage, app_list)
-    ]
+    # An operator holding the old root keyring may have created an App document meanwhile.
+    still_used = await _root_kids_in_use(storage, app_list)
+    restore = [key for kid, key in retired.items() if kid in still_used]
     if restore:
         for key in restore:
             trimmed = trimmed.with_key(key, activate=False)
