@@ -93,8 +93,7 @@ async def watch(request: web.Request) -> web.StreamResponse:
         return response
     finally:
         pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await asyncio.wait([pump])
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

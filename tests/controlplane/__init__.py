@@ -1,0 +1,1 @@
+"""Control-plane tests: a real server over a real SQLite file."""
