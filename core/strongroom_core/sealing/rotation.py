@@ -324,7 +324,7 @@ async def retire_unused_root_keys(
         trimmed = trimmed.without(kid)
     await root_store.save(trimmed)
     # An operator holding the old root keyring may have created an App document meanwhile.
-    still_used = await _root_kids_in_use(storage, app_list)
+    still_used = await _root_kids_in_use(storage, await _apps(storage, app_list))
     restore = [key for kid, key in retired.items() if kid in still_used]
     if restore:
         for key in restore:
