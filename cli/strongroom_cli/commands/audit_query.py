@@ -54,7 +54,8 @@ def fetch(server: str, token: str, query: dict[str, str]) -> list[dict[str, Any]
     url = server.rstrip("/") + "/v1/audit?" + urllib.parse.urlencode(query)
     if not url.startswith(("https://", "http://")):
         raise AuditQueryError(f"--server {server}: expected an http(s) URL")
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (scheme checked)
             document = json.load(response)

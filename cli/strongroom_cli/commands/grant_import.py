@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from strongroom_core import tokens
 
 from strongroom_cli import sealing_client
 from strongroom_cli.commands import seal
+from strongroom_core import tokens
 
 PRINCIPAL_KINDS = ("user", "group", "system", "agent")
 
