@@ -383,3 +383,38 @@ def from_spec(
             )
         )
     return tuple(out)
+
+
+def check(
+    injections: Sequence[Injection], *, default_field: str, fields: Iterable[str]
+) -> list[tuple[str, str]]:
+    """Every problem with a Provider's injections as ``(path, message)`` pairs, the path
+    relative to the spec (``injections[1]``), for resource validation: an injection that can
+    never work, two writing the same place, or a template using a field the credential does not
+    declare (``fields``: ``secret.fields``, or the OAuth2 credential fields)."""
+    declared = frozenset(fields)
+    problems: list[tuple[str, str]] = []
+    compiled_ok = True
+    for index, item in enumerate(injections):
+        path = f"injections[{index}]"
+        try:
+            single = CompiledInjections.compile([item], default_field=default_field)
+        except InjectionError as e:
+            problems.append((path, str(e).replace("injections[0]", path, 1)))
+            compiled_ok = False
+            continue
+        for field in sorted(single.fields - declared):
+            problems.append(
+                (
+                    path,
+                    f"{path} uses field {field!r}, which the Provider's credential does not "
+                    f"declare (declared: {', '.join(sorted(declared)) or 'none'}); add it to "
+                    "secret.fields or fix the template",
+                )
+            )
+    if compiled_ok:
+        try:
+            CompiledInjections.compile(injections, default_field=default_field)
+        except InjectionError as e:
+            problems.append((e.injection.split(" ")[0] if e.injection else "injections", str(e)))
+    return problems

@@ -301,3 +301,48 @@ def test_rendering_substitutes_each_placeholder_with_its_field(parts: list[tuple
     )
     expected = "".join(literal + credential[field] for literal, field in parts) or "T"
     assert compiled.render(credential).query == {"q": expected}
+
+
+def test_check_reports_every_problem_with_its_path():
+    problems = injection.check(
+        [
+            injection.Injection("bearer"),
+            injection.Injection("header", name="X-App", format="{app_key}"),
+            injection.Injection("header", format="{token}"),
+            injection.Injection("header", name="X-Bad", format="{a.b}"),
+        ],
+        default_field="token",
+        fields=["token"],
+    )
+    paths = [path for path, _ in problems]
+    assert paths == ["injections[1]", "injections[2]", "injections[3]"]
+    assert "'app_key'" in problems[0][1]
+    assert "needs a name" in problems[1][1]
+    assert "injections[2]" in problems[1][1]
+    assert "placeholder" in problems[2][1]
+
+
+def test_check_reports_duplicates_once_each_injection_is_fine():
+    problems = injection.check(
+        [injection.Injection("bearer"), injection.Injection("basic")],
+        default_field="token",
+        fields=["token", "username", "password"],
+    )
+    assert problems == [
+        (
+            "injections[1]",
+            "injections[1] (basic) writes 'Authorization', which injections[0] (bearer) already "
+            "writes; keep one of them",
+        )
+    ]
+
+
+def test_check_accepts_a_good_provider():
+    assert (
+        injection.check(
+            [injection.Injection("header", name="DD-API-KEY", format="{api_key}")],
+            default_field="token",
+            fields=["api_key"],
+        )
+        == []
+    )

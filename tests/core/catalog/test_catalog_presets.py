@@ -4,6 +4,7 @@ authentication details right."""
 from __future__ import annotations
 
 import base64
+import pathlib
 from typing import Any
 
 import pytest
@@ -251,3 +252,11 @@ def test_preset_checker_reports_each_problem(preset: dict[str, Any], problem: st
 
 def test_preset_checker_accepts_a_good_preset():
     assert catalog.check_preset("example", BASE) == []
+
+
+def test_every_preset_is_listed_with_its_sources_in_the_docs():
+    docs = pathlib.Path(__file__).parents[3].joinpath("docs", "providers.md").read_text()
+    for name in NAMES:
+        assert f"| `{name}` |" in docs, name
+        for url in catalog.load_preset(name)["source"]:
+            assert url in docs, (name, url)
