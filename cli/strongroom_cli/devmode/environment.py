@@ -43,6 +43,8 @@ class DevOptions:
     echo_port: int = 15090
     audit_stdout: bool = True
     """Print every audit event as a JSON line (the sidecar's own stdout)."""
+    audit_buffer_size: int = 10000
+    """Audit events the sidecar holds while the control plane is away; then calls get 503."""
 
 
 @dataclass(slots=True)
@@ -55,7 +57,7 @@ class DevEnvironment:
     sidecar_url: str
     health_url: str
     echo_url: str
-    _storage: sqlite.SqliteStorage
+    storage: sqlite.SqliteStorage
     _ctx: context.ReconcileContext
     _control_plane: web.AppRunner
     _echo: echo_upstream.EchoServer
@@ -122,6 +124,7 @@ class DevEnvironment:
                 health_port=options.health_port,
                 allow_loopback_targets=True,
                 audit_stdout=options.audit_stdout,
+                audit_buffer_size=options.audit_buffer_size,
                 shutdown_grace=5.0,
             )
         )
@@ -143,7 +146,7 @@ class DevEnvironment:
             sidecar_url=f"http://{options.host}:{sidecar.proxy_port}",
             health_url=f"http://{options.host}:{sidecar.health_port}",
             echo_url=f"http://{options.host}:{echo.port}",
-            _storage=storage,
+            storage=storage,
             _ctx=ctx,
             _control_plane=runner,
             _echo=echo,
@@ -166,7 +169,7 @@ class DevEnvironment:
         await self._sidecar.stop()
         await self._echo.stop()
         await self._control_plane.cleanup()
-        await self._storage.close()
+        await self.storage.close()
 
 
 def choose_app(apps: list[models.App], wanted: str | None) -> models.App:

@@ -50,6 +50,11 @@ class Storage(Protocol):
         if present)."""
         ...
 
+    async def list_documents(self, name: str) -> list[tuple[str, str]]:
+        """``(namespace, app)`` of every App holding a document ``name`` (root-key rotation
+        uses it to find every App's keys)."""
+        ...
+
     # --- change notification ------------------------------------------------------------
     def watch(self, namespace: str, app: str, since: int = 0) -> AsyncIterator[records.Change]:
         """Every change to the App's grants and documents with ``revision > since``, in order,
