@@ -31,10 +31,18 @@ def cp_settings() -> settings.ControlPlaneSettings:
 
 
 @pytest.fixture
+def max_changes() -> int:
+    """The storage's change-log length; a module overrides it to test pruning."""
+    return sqlite.DEFAULT_MAX_CHANGES
+
+
+@pytest.fixture
 async def harness(
-    tmp_path: Path, cp_settings: settings.ControlPlaneSettings
+    tmp_path: Path, cp_settings: settings.ControlPlaneSettings, max_changes: int
 ) -> AsyncIterator[h.Harness]:
-    storage = sqlite.SqliteStorage(tmp_path / "strongroom.db", poll_interval=0.05)
+    storage = sqlite.SqliteStorage(
+        tmp_path / "strongroom.db", poll_interval=0.05, max_changes=max_changes
+    )
     await storage.open()
     root_store = rootkeys.FileRootKeyStore(tmp_path / "root-keys.json")
     await rootkeys.load_or_create(root_store)
@@ -52,7 +60,14 @@ async def harness(
     client = aiohttp.ClientSession()
     try:
         yield h.Harness(
-            storage, root_store, key_service, sealing_key, cp, f"http://127.0.0.1:{port}", client
+            storage,
+            root_store,
+            key_service,
+            sealing_key,
+            cp,
+            f"http://127.0.0.1:{port}",
+            client,
+            runner,
         )
     finally:
         await client.close()

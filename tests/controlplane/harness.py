@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from strongroom_core.sealing import publickey, rootkeys
 from strongroom_core.storage import records, sqlite
@@ -42,6 +44,7 @@ class Harness:
     control_plane: server.ControlPlane
     url: str
     client: aiohttp.ClientSession
+    runner: web.AppRunner
 
 
 def make_grant(
@@ -68,3 +71,26 @@ async def problem_of(response: aiohttp.ClientResponse) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(text)
     assert body["status"] == response.status
     return body
+
+
+class WatchStream:
+    """Reads a watch response line by line, failing instead of hanging when nothing comes."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+
+    async def next(self, timeout: float = 10.0) -> dict[str, Any]:
+        line = await asyncio.wait_for(self.response.content.readline(), timeout)
+        assert line, "the watch stream ended"
+        assert not canary.found_in(line.decode()), "a secret reached the watch stream"
+        event: dict[str, Any] = json.loads(line)
+        return event
+
+    async def next_skipping_heartbeats(self) -> dict[str, Any]:
+        while True:
+            event = await self.next()
+            if event["type"] != "HEARTBEAT":
+                return event
+
+    async def take(self, count: int) -> list[dict[str, Any]]:
+        return [await self.next_skipping_heartbeats() for _ in range(count)]

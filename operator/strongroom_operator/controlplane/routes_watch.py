@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 
@@ -29,6 +30,15 @@ CONTENT_TYPE = "application/x-ndjson"
 _End = BaseException | None
 
 
+class _Wake:
+    """Queued on shutdown so a stream waiting for changes notices at once."""
+
+
+def _wake(queue: asyncio.Queue[records.Change | _End | _Wake]) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue is read soon anyway
+        queue.put_nowait(_Wake())
+
+
 def _line(event: protocol.WatchEvent) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode("utf-8") + b"\n"
 
@@ -38,7 +48,7 @@ async def _pump(
     namespace: str,
     app: str,
     since: int,
-    queue: asyncio.Queue[records.Change | _End],
+    queue: asyncio.Queue[records.Change | _End | _Wake],
 ) -> None:
     changes = storage.watch(namespace, app, since)
     end: _End = None
@@ -71,8 +81,12 @@ async def watch(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
     )
     await response.prepare(request)
-    queue: asyncio.Queue[records.Change | _End] = asyncio.Queue(cp.settings.watch_queue_size)
+    queue: asyncio.Queue[records.Change | _End | _Wake] = asyncio.Queue(
+        cp.settings.watch_queue_size
+    )
     pump = asyncio.create_task(_pump(cp.storage, namespace, app, since, queue))
+    wake = functools.partial(_wake, queue)
+    cp.watch_wakers.add(wake)
     last = since
     try:
         for event in first:
@@ -83,6 +97,8 @@ async def watch(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(_line(watching.heartbeat(last)))
                 continue
+            if isinstance(item, _Wake):
+                continue
             if not isinstance(item, records.Change):
                 _log_end(namespace, app, item)
                 break
@@ -92,6 +108,7 @@ async def watch(request: web.Request) -> web.StreamResponse:
         # The client went away; nothing more to write to.
         return response
     finally:
+        cp.watch_wakers.discard(wake)
         pump.cancel()
         await asyncio.wait([pump])
     with contextlib.suppress(ConnectionError):

@@ -33,7 +33,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def _stop_watches(app: web.Application) -> None:
-    app[CONTROL_PLANE].stopping.set()
+    app[CONTROL_PLANE].stop_watches()
 
 
 def build_app(cp: ControlPlane) -> web.Application:

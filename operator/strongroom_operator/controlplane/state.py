@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -30,6 +31,13 @@ class ControlPlane:
         self.settings = settings or _default_settings()
         self.stopping = asyncio.Event()
         """Set when the server shuts down: watch streams end instead of holding it open."""
+        self.watch_wakers: set[Callable[[], None]] = set()
+        """One per open watch stream: wakes it so it sees ``stopping`` at once."""
+
+    def stop_watches(self) -> None:
+        self.stopping.set()
+        for wake in list(self.watch_wakers):
+            wake()
 
     def __repr__(self) -> str:
         return f"ControlPlane(storage={self.storage!r})"
