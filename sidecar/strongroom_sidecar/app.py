@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TextIO
 
 from aiohttp import web
 
@@ -33,13 +34,16 @@ log = logs.get("app")
 
 
 class Sidecar:
-    def __init__(self, settings: settings_module.SidecarSettings) -> None:
+    def __init__(
+        self, settings: settings_module.SidecarSettings, *, audit_stream: TextIO | None = None
+    ) -> None:
+        """``audit_stream`` receives the audit JSON lines instead of stdout (dev mode, tests)."""
         self.settings = settings
         self.metrics = metrics.Metrics()
         self.state = state.AppState(settings.namespace, settings.app)
         self.client = controlplane_client.ControlPlaneClient(settings)
         self.credentials = credentials.Credentials(self.state, self.client, self.metrics)
-        self.audit = audit_buffer.AuditBuffer(settings, self.client, self.metrics)
+        self.audit = audit_buffer.AuditBuffer(settings, self.client, self.metrics, audit_stream)
         self.limit = shedding.ConcurrencyLimit(settings.max_concurrency)
         self.forwarder = forwarding.Forwarder(settings, self.metrics)
         self.watcher = watching.Watcher(

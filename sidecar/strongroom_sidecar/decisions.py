@@ -24,7 +24,7 @@ def decide(
     record: records.GrantRecord, compiled: policy.CompiledPolicy | None, now: float
 ) -> Decision:
     """Allow with a reason, or raise the :class:`problems.Refusal` that says why not."""
-    listed = compiled["grants"].get(record.name) if compiled is not None else None
+    listed = (compiled.get("grants") or {}).get(record.name) if compiled is not None else None
     principal = {"kind": record.principal_kind, "id": record.principal_id}
     if listed is None or listed.get("provider") != record.provider:
         raise problems.Refusal(

@@ -45,7 +45,7 @@ def test_malformed_number_names_the_variable() -> None:
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "::", "example.com"])
 def test_proxy_refuses_to_listen_on_anything_but_loopback(host: str) -> None:
     env = dict(BASE, STRONGROOM_SIDECAR_LISTEN_HOST=host)
-    with pytest.raises(settings.SettingsError, match="STRONGROOM_SIDECAR_LISTEN_HOST.*loopback"):
+    with pytest.raises(settings.SettingsError, match=r"STRONGROOM_SIDECAR_LISTEN_HOST.*loopback"):
         settings.SidecarSettings.from_env(env)
 
 
