@@ -19,6 +19,7 @@ import datetime
 import re
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from strongroom_core.resources import errors, validation
@@ -34,16 +35,30 @@ _TYPE_NAMES = {
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
+@dataclass
+class Findings:
+    """Problems found so far. ``structural`` counts those that are not rule violations: a rule
+    is skipped over a value with a structural problem (its mirror relies on the types), but not
+    over one whose nested rules failed, as on the API server."""
+
+    errors: list[errors.FieldError] = field(default_factory=list)
+    structural: int = 0
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.append(errors.FieldError(path, message))
+        self.structural += 1
+
+
 def check(
     value: Any,
     schema: Mapping[str, Any],
     path: str,
-    found: list[errors.FieldError],
+    found: Findings,
     options: validation.Options,
 ) -> Any:
-    """Check ``value`` at ``path``, append problems to ``found`` and return a copy with
+    """Check ``value`` at ``path``, record problems in ``found`` and return a copy with
     defaults applied (the input is never changed)."""
-    before = len(found)
+    before = found.structural
     kind = schema.get("type")
     if kind == "object":
         result = _check_object(value, schema, path, found, options)
@@ -51,7 +66,7 @@ def check(
         result = _check_array(value, schema, path, found, options)
     else:
         result = _check_scalar(value, schema, path, found)
-    if len(found) == before:
+    if found.structural == before:
         _run_rules(result, schema, path, found, options)
     return result
 
@@ -66,8 +81,8 @@ def parse_date_time(text: str) -> datetime.datetime | None:
         return None
 
 
-def _wrong_type(value: Any, expected: str, path: str, found: list[errors.FieldError]) -> None:
-    found.append(errors.FieldError(path, f"must be {_TYPE_NAMES[expected]}, not {_shape(value)}"))
+def _wrong_type(value: Any, expected: str, path: str, found: Findings) -> None:
+    found.add(path, f"must be {_TYPE_NAMES[expected]}, not {_shape(value)}")
 
 
 def _shape(value: Any) -> str:
@@ -88,7 +103,7 @@ def _check_object(
     value: Any,
     schema: Mapping[str, Any],
     path: str,
-    found: list[errors.FieldError],
+    found: Findings,
     options: validation.Options,
 ) -> Any:
     if not isinstance(value, Mapping):
@@ -101,7 +116,7 @@ def _check_object(
     result: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str):
-            found.append(errors.FieldError(path, "field names must be strings"))
+            found.add(path, "field names must be strings")
             continue
         if item is None:
             continue
@@ -112,15 +127,13 @@ def _check_object(
             result[key] = check(item, extra, child, found, options)
         else:
             known = ", ".join(sorted(properties)) or "none"
-            found.append(errors.FieldError(child, f"unknown field (known fields: {known})"))
+            found.add(child, f"unknown field (known fields: {known})")
     for key, sub in properties.items():
         if key not in result and "default" in sub:
             result[key] = check(copy.deepcopy(sub["default"]), sub, f"{path}.{key}", found, options)
-    found.extend(
-        errors.FieldError(f"{path}.{key}", "required")
-        for key in schema.get("required", ())
-        if key not in result
-    )
+    for key in schema.get("required", ()):
+        if key not in result:
+            found.add(f"{path}.{key}", "required")
     return result
 
 
@@ -128,7 +141,7 @@ def _check_array(
     value: Any,
     schema: Mapping[str, Any],
     path: str,
-    found: list[errors.FieldError],
+    found: Findings,
     options: validation.Options,
 ) -> Any:
     if not isinstance(value, list | tuple):
@@ -139,21 +152,19 @@ def _check_array(
         check(item, items, f"{path}[{index}]", found, options) for index, item in enumerate(value)
     ]
     if "minItems" in schema and len(result) < schema["minItems"]:
-        found.append(errors.FieldError(path, f"must have at least {schema['minItems']} item(s)"))
+        found.add(path, f"must have at least {schema['minItems']} item(s)")
     if "maxItems" in schema and len(result) > schema["maxItems"]:
-        found.append(errors.FieldError(path, f"must have at most {schema['maxItems']} items"))
+        found.add(path, f"must have at most {schema['maxItems']} items")
     if schema.get("x-kubernetes-list-type") == "set":
         seen: list[Any] = []
         for index, item in enumerate(result):
             if item in seen:
-                found.append(errors.FieldError(f"{path}[{index}]", "duplicate entry"))
+                found.add(f"{path}[{index}]", "duplicate entry")
             seen.append(item)
     return result
 
 
-def _check_scalar(
-    value: Any, schema: Mapping[str, Any], path: str, found: list[errors.FieldError]
-) -> Any:
+def _check_scalar(value: Any, schema: Mapping[str, Any], path: str, found: Findings) -> Any:
     kind = schema.get("type")
     if kind == "string":
         if not isinstance(value, str):
@@ -165,46 +176,42 @@ def _check_scalar(
             _wrong_type(value, "integer", path, found)
         else:
             if "minimum" in schema and value < schema["minimum"]:
-                found.append(errors.FieldError(path, f"must be at least {schema['minimum']}"))
+                found.add(path, f"must be at least {schema['minimum']}")
             if "maximum" in schema and value > schema["maximum"]:
-                found.append(errors.FieldError(path, f"must be at most {schema['maximum']}"))
+                found.add(path, f"must be at most {schema['maximum']}")
     elif kind == "boolean" and not isinstance(value, bool):
         _wrong_type(value, "boolean", path, found)
     return value
 
 
-def _check_string(
-    value: str, schema: Mapping[str, Any], path: str, found: list[errors.FieldError]
-) -> None:
+def _check_string(value: str, schema: Mapping[str, Any], path: str, found: Findings) -> None:
     if "enum" in schema:
         if value not in schema["enum"]:
-            found.append(errors.FieldError(path, "must be one of: " + ", ".join(schema["enum"])))
+            found.add(path, "must be one of: " + ", ".join(schema["enum"]))
         return
     if "minLength" in schema and len(value) < schema["minLength"]:
-        found.append(errors.FieldError(path, "must not be empty"))
+        found.add(path, "must not be empty")
         return
     if "maxLength" in schema and len(value) > schema["maxLength"]:
-        found.append(errors.FieldError(path, f"must be at most {schema['maxLength']} characters"))
+        found.add(path, f"must be at most {schema['maxLength']} characters")
         return
     if "pattern" in schema and not re.search(schema["pattern"], value):
-        found.append(errors.FieldError(path, f"must match the pattern {schema['pattern']}"))
+        found.add(path, f"must match the pattern {schema['pattern']}")
         return
     fmt = schema.get("format")
     if fmt == "date-time" and parse_date_time(value) is None:
-        found.append(
-            errors.FieldError(path, "must be an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z")
-        )
+        found.add(path, "must be an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z")
     elif fmt == "uri":
         parts = urllib.parse.urlsplit(value)
         if not parts.scheme or not parts.netloc:
-            found.append(errors.FieldError(path, "must be an absolute URL"))
+            found.add(path, "must be an absolute URL")
 
 
 def _run_rules(
     value: Any,
     schema: Mapping[str, Any],
     path: str,
-    found: list[errors.FieldError],
+    found: Findings,
     options: validation.Options,
 ) -> None:
     for rule in schema.get("x-kubernetes-validations", ()):
@@ -213,4 +220,4 @@ def _run_rules(
             continue
         message = validation.mirror(text)(value, options)
         if message is not None:
-            found.append(errors.FieldError(path + rule.get("fieldPath", ""), message))
+            found.errors.append(errors.FieldError(path + rule.get("fieldPath", ""), message))

@@ -117,7 +117,9 @@ def _yaml_failure(
     source: str, index: int, first_line: int, chunk: str, error: yaml.YAMLError
 ) -> LoadFailure:
     mark = getattr(error, "problem_mark", None)
-    line = first_line + mark.line if mark is not None else first_line
+    last_line = first_line + max(chunk.count("\n") - 1, 0)
+    # An error "at the end of the stream" points past the document; show its last line.
+    line = min(first_line + mark.line, last_line) if mark is not None else first_line
     problem = getattr(error, "problem", None) or "malformed YAML"
     kind, name = _sniff(chunk)
     return LoadFailure(source, index, kind, name, f"malformed YAML: {problem}", line)

@@ -90,13 +90,25 @@ def _checked_spec(
     found: list[errors.FieldError],
     options: validation.Options,
 ) -> Any:
+    findings = checking.Findings()
+    result = _checked_spec_findings(kind, spec, findings, options)
+    found.extend(findings.errors)
+    return result
+
+
+def _checked_spec_findings(
+    kind: str,
+    spec: Mapping[str, Any],
+    found: checking.Findings,
+    options: validation.Options,
+) -> Any:
     preset = spec.get("preset")
     if kind != "Provider" or not isinstance(preset, str):
         return checking.check(spec, schemas.spec_schema(kind), "spec", found, options)
     try:
         merged = catalog.apply_preset(preset, spec)
     except catalog.UnknownPresetError as error:
-        found.append(errors.FieldError("spec.preset", str(error)))
+        found.add("spec.preset", str(error))
         # Still report the rest, with the CRD's preset escapes in force.
         return checking.check(spec, schemas.spec_schema(kind), "spec", found, options)
     merged.pop("preset", None)
