@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from strongroom_core.sealing import bindings, publickey
+from strongroom_operator.controlplane import auth, server
 from tests.controlplane import harness as h
 
 
@@ -69,9 +74,36 @@ async def test_a_wrong_method_is_a_method_not_allowed_problem(harness: h.Harness
 
 
 async def test_static_tokens_are_not_shown_in_the_authenticators_repr() -> None:
-    from strongroom_operator.controlplane import auth
-
     authenticator = auth.StaticTokenAuthenticator(h.CALLERS)
     assert h.SIDECAR_TOKEN not in repr(authenticator)
     assert await authenticator.authenticate(h.SIDECAR_TOKEN) == h.CALLERS[h.SIDECAR_TOKEN]
     assert await authenticator.authenticate(h.SIDECAR_TOKEN + "x") is None
+
+
+class FailingAuthenticator:
+    """An authentication backend that fails, quoting the token in its error as some do."""
+
+    async def authenticate(self, token: str) -> auth.Caller | None:
+        raise RuntimeError(f"backend rejected {token}")
+
+
+async def test_an_unexpected_failure_is_an_internal_problem_that_logs_no_secret(
+    harness: h.Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    cp = server.ControlPlane(
+        harness.storage, harness.key_service, harness.sealing_key, FailingAuthenticator()
+    )
+    runner, port = await server.start(cp)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            async with harness.client.get(
+                f"http://127.0.0.1:{port}/v1/apps/team-a/shop/keys", headers=h.SIDECAR
+            ) as response:
+                assert response.status == 500
+                problem = await h.problem_of(response)
+    finally:
+        await runner.cleanup()
+    assert problem["code"] == "internal"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "unhandled RuntimeError" in logged
+    assert h.SIDECAR_TOKEN not in logged

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+
+import pytest
 
 from strongroom_core.sealing import appkeys, envelopes, keys
+from strongroom_operator.controlplane import auth
 from tests import canary
 from tests.controlplane import harness as h
 
@@ -85,3 +90,42 @@ async def test_a_new_root_key_saved_elsewhere_is_picked_up(harness: h.Harness) -
     await harness.storage.put_document("team-a", "shop", "keys", rewrapped, document.version)
     after = await fetch_keyring(harness)
     assert after.active == before.active
+
+
+async def test_key_material_never_reaches_a_log_record(
+    harness: h.Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    keyring = await harness.key_service.app_keys("team-a", "shop")
+    material = keyring.active.material
+    secret_forms = [base64.b64encode(material).decode(), material.hex()]
+    for form in secret_forms:
+        canary.register(form)
+    with caplog.at_level(logging.DEBUG):
+        await fetch_keyring(harness)
+        async with harness.client.get(
+            f"{harness.url}/v1/apps/team-a/shop/keys", headers=h.OTHER_SIDECAR
+        ) as response:
+            assert response.status == 403
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged  # the access log did record the requests
+    assert not any(form in logged for form in secret_forms)
+    assert h.SIDECAR_TOKEN not in logged
+
+
+async def test_ensuring_app_keys_twice_and_concurrently_keeps_one_keyring(
+    harness: h.Harness,
+) -> None:
+    first, second, third = await asyncio.gather(
+        harness.key_service.ensure_app_keys("team-b", "api"),
+        harness.key_service.ensure_app_keys("team-b", "api"),
+        harness.key_service.ensure_app_keys("team-b", "api"),
+    )
+    assert first.active == second.active == third.active
+    again = await harness.key_service.ensure_app_keys("team-b", "api")
+    assert again.active == first.active
+    assert "material" not in repr(harness.key_service)
+
+
+def test_a_sidecar_caller_must_name_its_app() -> None:
+    with pytest.raises(ValueError, match="namespace and an app"):
+        auth.Caller("sidecar", "pod-without-app")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from strongroom_core import protocol
+from strongroom_core.storage import sqlite
 from tests.controlplane import harness as h
 
 
@@ -148,3 +149,13 @@ async def test_stopping_the_server_ends_open_streams(harness: h.Harness) -> None
         await asyncio.wait_for(harness.runner.cleanup(), 10)
         rest = await asyncio.wait_for(stream.response.content.read(), 10)
     assert b"SYNCED" not in rest
+
+
+async def test_changes_written_by_another_process_reach_the_stream(harness: h.Harness) -> None:
+    """The operator (reconcile) may write the same SQLite file from another process."""
+    async with watching(harness) as stream:
+        await stream.next()
+        async with sqlite.SqliteStorage(harness.storage.path) as other_process:
+            created = await other_process.create_grant(h.make_grant("from-operator"))
+        event = await stream.next_skipping_heartbeats()
+    assert event["grant"] == protocol.grant_to_wire(created)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
@@ -117,10 +118,12 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         code = _CODES_FOR_HTTP.get(e.status, "invalid_request" if e.status < 500 else "internal")
         detail = _http_detail(request, e)
         return response(e.status, code, detail)
-    except Exception:
-        # The traceback names code locations and exception types; our exceptions never carry
-        # secrets, and the request body is not logged.
-        logger.exception("unhandled error in %s %s", request.method, request.path)
+    except Exception as e:
+        # Frames and the exception type only: a message from a library may quote a token.
+        frames = "".join(traceback.format_tb(e.__traceback__))
+        logger.error(
+            "unhandled %s in %s %s\n%s", type(e).__name__, request.method, request.path, frames
+        )
         return response(500, "internal", "the control plane failed; see its log")
 
 
