@@ -57,7 +57,11 @@ def parse_resource(
     if kind == "App":
         return building.app(meta, spec)
     if kind == "Provider":
-        return building.provider(meta, spec)
+        provider = building.provider(meta, spec)
+        problems = validation.check_injections(provider)
+        if problems:
+            raise errors.ValidationError(kind, namespace, name, tuple(problems))
+        return provider
     if kind == "Grant":
         return building.grant(meta, spec, now)
     return building.agent(meta, spec)

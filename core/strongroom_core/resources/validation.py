@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom_core import injection
 from strongroom_core.resources import errors, models
+
+OAUTH2_CREDENTIAL_FIELDS = frozenset(
+    {"access_token", "refresh_token", "token_type", "expires_at", "scope"}
+)
+"""The fields of a sealed OAuth2 credential: what an oauth2 Provider's templates may use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +176,26 @@ def access_scopes_only_for_providers(entry: Mapping[str, Any], options: Options)
     if "scopes" not in entry or "provider" in entry:
         return None
     return "only for provider entries; a grant entry uses the Grant's own scopes"
+
+
+# --- Beyond CEL: checks on a whole Provider -------------------------------------------------
+
+
+def check_injections(provider: models.Provider) -> list[errors.FieldError]:
+    """Injections that can never work (a template naming a field the credential does not
+    declare, two injections writing one place, a header that frames the request), from
+    ``injection.check``; CEL cannot see templates."""
+    fields = (
+        OAUTH2_CREDENTIAL_FIELDS
+        if provider.type == "oauth2"
+        else (provider.secret.fields if provider.secret else ("token",))
+    )
+    return [
+        errors.FieldError(f"spec.{path}", message)
+        for path, message in injection.check(
+            provider.injections, default_field=provider.default_field, fields=fields
+        )
+    ]
 
 
 # --- Immutability (CEL transition rules ``self == oldSelf``) ---------------------------------

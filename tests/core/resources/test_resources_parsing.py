@@ -550,3 +550,32 @@ def test_every_catalog_preset_yields_a_valid_provider(name: str) -> None:
     provider = parsing.parse_resource(preset_document(name, **extra))
     assert isinstance(provider, models.Provider)
     assert provider.allowed_hosts
+
+
+# --- injections beyond CEL ----------------------------------------------------------------------
+
+
+def test_injection_template_naming_an_undeclared_field_is_refused() -> None:
+    document = documents.secret_provider()
+    document["spec"]["injections"] = [{"type": "header", "name": "X-Key", "format": "{tokn}"}]
+    (message,) = field_errors(document)
+    assert message.startswith("spec.injections[0]: injections[0] uses field 'tokn'")
+
+
+def test_oauth2_injection_may_use_the_oauth2_credential_fields() -> None:
+    document = documents.oauth2_provider()
+    document["spec"]["injections"] = [
+        {"type": "header", "name": "Authorization", "format": "{token_type} {access_token}"}
+    ]
+    assert isinstance(parsing.parse_resource(document), models.Provider)
+
+
+def test_two_injections_writing_one_header_are_refused() -> None:
+    document = documents.secret_provider()
+    document["spec"]["injections"] = [
+        {"type": "bearer"},
+        {"type": "header", "name": "Authorization"},
+    ]
+    (message,) = field_errors(document)
+    assert message.startswith("spec.injections[1]: ")
+    assert "Authorization" in message

@@ -83,6 +83,7 @@ def test_grant_scopes_on_a_secret_provider_are_refused() -> None:
 def test_single_secret_key_for_a_provider_with_several_fields_is_refused() -> None:
     provider = documents.secret_provider()
     provider["spec"]["secret"] = {"fields": ["username", "password"]}
+    provider["spec"]["injections"] = [{"type": "basic"}]
     grant = documents.grant()
     grant["spec"].update(
         providerRef="stripe-key",
