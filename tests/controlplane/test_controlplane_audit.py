@@ -143,6 +143,19 @@ async def test_the_query_filters_by_namespace_app_and_grant_with_a_limit(
     assert [e["id"] for e in await query(harness, "?limit=1")] == ["c"]
 
 
+async def test_the_query_filters_by_kind_and_decision(harness: h.Harness) -> None:
+    await ingest(
+        harness,
+        [
+            event("use", time=1.0),
+            event("denied", time=2.0, decision="deny", status=403),
+            event("revoked", time=3.0, kind="grant.revoked"),
+        ],
+    )
+    assert [e["id"] for e in await query(harness, "?decision=deny")] == ["denied"]
+    assert [e["id"] for e in await query(harness, "?kind=grant.revoked")] == ["revoked"]
+
+
 async def test_only_an_admin_may_query(harness: h.Harness) -> None:
     status, problem = await query(harness, headers=h.SIDECAR)
     assert status == 403

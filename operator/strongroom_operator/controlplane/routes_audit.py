@@ -10,6 +10,9 @@ from strongroom_operator.controlplane import auditing, auth, bodies, state
 
 routes = web.RouteTableDef()
 
+EXTRA_FILTERS = ("kind", "provider", "principal", "caller", "decision")
+"""Query parameters matched exactly against event fields, besides namespace, app and grant."""
+
 
 @routes.post("/v1/audit")
 async def ingest(request: web.Request) -> web.Response:
@@ -32,5 +35,6 @@ async def query(request: web.Request) -> web.Response:
         namespace=request.query.get("namespace") or None,
         app=request.query.get("app") or None,
         grant=request.query.get("grant") or None,
+        extra={name: request.query[name] for name in EXTRA_FILTERS if request.query.get(name)},
     )
     return web.json_response({"events": await cp.storage.query_audit(audit_query)})
