@@ -28,7 +28,8 @@ from strongroom_core.storage import errors, ports, records, sqlite_ops, sqlite_s
 T = TypeVar("T")
 
 DEFAULT_MAX_CHANGES = 100_000
-"""How many changes the log keeps; a watcher further behind gets ``RevisionGoneError``."""
+"""How many changes the log keeps at least (it is pruned in steps of a tenth of this); a
+watcher further behind gets ``RevisionGoneError``."""
 
 DEFAULT_POLL_INTERVAL = 0.5
 """Seconds between log reads while waiting, to see other processes' writes."""
