@@ -82,11 +82,12 @@ class Sidecar:
         await self.client.open()
         await self.forwarder.open()
         self.audit.start()
+        grace = self.settings.shutdown_grace
         self._proxy_runner, self.proxy_port = await _serve(
-            self._proxy.web_app(), self.settings.listen_host, self.settings.proxy_port
+            self._proxy.web_app(), self.settings.listen_host, self.settings.proxy_port, grace
         )
         self._health_runner, self.health_port = await _serve(
-            self._health.web_app(), self.settings.health_host, self.settings.health_port
+            self._health.web_app(), self.settings.health_host, self.settings.health_port, 1.0
         )
         self._watch_task = asyncio.create_task(self.watcher.run(), name="strongroom-watch")
         log.info(
@@ -140,8 +141,12 @@ class Sidecar:
         await self.stop()
 
 
-async def _serve(application: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(application, access_log=None, handle_signals=False)
+async def _serve(
+    application: web.Application, host: str, port: int, grace: float
+) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(
+        application, access_log=None, handle_signals=False, shutdown_timeout=grace
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
