@@ -63,6 +63,12 @@ class Storage(Protocol):
 
     async def current_revision(self) -> int: ...
 
+    async def check_revision(self, since: int) -> None:
+        """Raise ``errors.RevisionGoneError`` when changes after ``since`` can no longer be
+        replayed (pruned, or a store that was reset), so the server answers 410 before it
+        starts a stream."""
+        ...
+
     # --- audit ----------------------------------------------------------------------------
     async def append_audit(self, events: Sequence[dict[str, Any]]) -> int:
         """Store audit events; an event whose ``id`` is already stored is skipped. Returns how
