@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from strongroom_sidecar import app as sidecar_app
+from tests.sidecar import builders
 from tests.sidecar.conftest import SidecarFactory, Upstream, World, eventually, proxy_url
 
 SIZE = 20 * 1024 * 1024
@@ -123,3 +125,44 @@ async def test_client_disconnecting_mid_response_is_quiet_and_still_audited(
     assert event["decision"] == "allow"
     problems = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert problems == []
+
+
+async def test_upstream_failing_mid_response_cuts_the_connection_instead_of_faking_the_end(
+    world: World,
+    make_sidecar: SidecarFactory,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "1000000"})
+        await response.prepare(request)
+        await response.write(b"x" * 1000)
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    application = web.Application()
+    application.router.add_get("/broken", broken)
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])
+    try:
+        await world.add_provider("broken", builders.provider_policy([f"127.0.0.1:{port}"]))
+        await world.add_grant("broken-grant", {"token": "t"}, provider="broken")
+        car = await make_sidecar()
+        async with http.get(
+            proxy_url(car),
+            headers={
+                "Strongroom-Target": f"http://127.0.0.1:{port}/broken",
+                "Strongroom-Grant": "broken-grant",
+            },
+        ) as response:
+            assert response.status == 200
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+        await eventually(lambda: any("mid-response" in str(e["reason"]) for e in audit_events(car)))
+    finally:
+        await runner.cleanup()
+    assert [r for r in caplog.records if r.exc_info] == []
