@@ -130,3 +130,22 @@ async def test_later_changes_to_a_grant_reach_the_sidecar_without_restart(
     await world.reseal("echo-demo", {"token": "second"})
     await caught_up(sidecar, world.storage)
     assert await seen_token() == "Bearer second"
+
+
+async def test_head_and_no_content_answers_pass_through_without_a_body(
+    world: World, upstream: Upstream, sidecar: sidecar_app.Sidecar, http: aiohttp.ClientSession
+) -> None:
+    await world.add_grant("echo-demo", {"token": "t"})
+    await caught_up(sidecar, world.storage)
+    async with http.head(
+        proxy_url(sidecar),
+        headers={"Strongroom-Target": upstream.url("/echo"), "Strongroom-Grant": "echo-demo"},
+    ) as response:
+        assert response.status == 200
+        assert await response.read() == b""
+    async with http.get(
+        proxy_url(sidecar),
+        headers={"Strongroom-Target": upstream.url("/status/204"), "Strongroom-Grant": "echo-demo"},
+    ) as response:
+        assert response.status == 204
+        assert await response.read() == b""
