@@ -184,7 +184,7 @@ async def test_a_full_audit_buffer_with_the_collector_down_raises_audit_unavaila
     tmp_path,
     echo_port,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.integration.conftest import options
+    from tests.devfixtures import options
 
     env = await environment.DevEnvironment.start(
         options(dev_folder, tmp_path / "state", echo_port, audit_buffer_size=2)
@@ -207,7 +207,7 @@ async def test_a_full_audit_buffer_with_the_collector_down_raises_audit_unavaila
 
 
 def test_a_sidecar_that_is_not_there_raises_sidecar_unavailable() -> None:
-    from tests.integration.conftest import free_port
+    from tests.devfixtures import free_port
 
     app = strongroom.App(f"http://127.0.0.1:{free_port()}")
     with app, pytest.raises(strongroom.SidecarUnavailable):

@@ -1,6 +1,6 @@
 """Reconcile a whole set of resources at once, as dev mode loads them from a folder: Apps first
-(their keys), then Grants, then each App's compiled policy; grant records whose Grant left the
-set are deleted. The operator calls the same per-kind functions from its handlers."""
+(their keys), then each App's compiled policy, then Grants; grant records whose Grant left the
+set are deleted last. The operator calls the same per-kind functions from its handlers."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ async def reconcile_all(
 
     for app in app_list:
         report[app.ref] = await apps.reconcile_app(ctx, app)
+    # Policy before records: a sidecar that sees a new grant's record already knows the grant,
+    # so it never answers policy_denied for a grant that is merely arriving.
+    for app in app_list:
+        compiled = policies.compile_policy(app, providers.values(), grant_list)
+        await policies.publish_policy(ctx, compiled)
     for grant in grant_list:
         provider = providers.get((grant.meta.namespace, grant.provider_ref))
         report[grant.ref] = await grants.reconcile_grant(ctx, grant, provider)
@@ -30,8 +35,6 @@ async def reconcile_all(
         report[provider.ref] = outcomes.READY
     for app in app_list:
         await _forget_departed_grants(ctx, app, grant_list)
-        compiled = policies.compile_policy(app, providers.values(), grant_list)
-        await policies.publish_policy(ctx, compiled)
     for agent in (r for r in resources if isinstance(r, models.Agent)):
         report[agent.ref] = outcomes.pending(
             "AgentsNotYetSupported", "Agents are accepted but take effect with the agents feature"
