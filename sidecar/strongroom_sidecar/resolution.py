@@ -49,6 +49,12 @@ def resolve(
 def _by_name(app: state.AppState, name: str, provider: str | None) -> records.GrantRecord:
     record = app.grants.get(name)
     if record is None:
+        if app.policy is not None and name in app.policy["grants"]:
+            raise problems.Refusal(
+                "grant_not_found",
+                f"{headers.GRANT}: grant {name!r} has no credential yet (its status says why: "
+                "seal one with `strongroom seal`, import one, or run the connect flow)",
+            )
         raise problems.Refusal(
             "grant_not_found", f"{headers.GRANT}: no grant {name!r} in App {app.app!r}"
         )

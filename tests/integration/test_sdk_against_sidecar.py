@@ -212,3 +212,12 @@ def test_a_sidecar_that_is_not_there_raises_sidecar_unavailable() -> None:
     app = strongroom.App(f"http://127.0.0.1:{free_port()}")
     with app, pytest.raises(strongroom.SidecarUnavailable):
         app.get("https://api.github.com/user", grant="x")
+
+
+async def test_a_grant_without_a_credential_yet_says_so(
+    dev_env: environment.DevEnvironment,
+) -> None:
+    async with strongroom.AsyncApp(dev_env.sidecar_url) as app:
+        with pytest.raises(strongroom.GrantNotFound) as caught:
+            await app.get("https://api.stripe.com/v1/charges", grant="stripe-billing")
+    assert "has no credential yet" in str(caught.value)
