@@ -113,7 +113,7 @@ def _number(value: Any, path: str) -> float:
 
 # --- a raw token response sealed client-side (`strongroom grant import`) ------------------------
 
-TOKEN_RESPONSE_FORMAT = "oauth2-token-response"
+TOKEN_RESPONSE_FORMAT = "oauth2-token-response"  # noqa: S105 (a format tag, not a secret)
 
 
 def wrap_token_response(
