@@ -1,9 +1,12 @@
 """Compiled policy: what the operator compiles per App and the control plane serves to the App's
 sidecars over the watch stream. Evaluation is in memory and default deny.
 
-This issue covers allow/deny by grant state, expiry and principal; rules (methods, paths, time
-windows, source ranges, rate limits, narrowing) arrive with the next issue and plug into
-``CompiledPolicy["rules"]``.
+The grant's state, expiry and principal are checked by the sidecar; the rules (methods, paths,
+hosts, time windows, source ranges, rate limits, quotas) travel as :class:`RuleWire` in
+``CompiledPolicy["rules"]`` (the App's ``spec.policy.rules``) and as :class:`RestrictionsWire` in
+``GrantPolicy["restrictions"]`` (a Grant's ``spec.restrictions``), spelled exactly as in the CRDs
+with defaults applied. ``strongroom_core.rules`` builds them (``rules.to_wire``) and compiles them
+(``rules.compile_policy``); docs/policy.md describes the language.
 """
 
 from __future__ import annotations
@@ -38,10 +41,68 @@ class ProviderPolicy(TypedDict):
     oauth2: NotRequired[OAuth2Wire]
 
 
+class TimeWindowWire(TypedDict):
+    """Local wall-clock window: ``start``/``end`` are ``HH:MM`` (``end`` may be ``24:00``); a
+    window whose end is before its start crosses midnight and belongs to the day it starts."""
+
+    days: NotRequired[list[Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]]]
+    """Absent: every day."""
+    start: str
+    end: str
+    zone: str
+    """IANA zone name, e.g. ``Europe/Berlin``; ``UTC`` by default."""
+
+
+LimitScope = Literal["grant", "caller", "grantAndCaller"]
+
+
+class RateLimitWire(TypedDict):
+    """Token bucket: ``requests`` per ``period`` (duration like ``"1m"``), bursts up to
+    ``burst`` (``requests`` when absent). Counted per sidecar."""
+
+    requests: int
+    period: str
+    burst: NotRequired[int]
+    per: LimitScope
+
+
+class QuotaWire(TypedDict):
+    """``requests`` per calendar ``hour`` or ``day`` in ``zone``. Counted per sidecar, in memory."""
+
+    requests: int
+    period: Literal["hour", "day"]
+    zone: str
+    per: LimitScope
+
+
+class RestrictionsWire(TypedDict):
+    """What a rule may restrict; every key is optional and an absent key restricts nothing."""
+
+    methods: NotRequired[list[str]]
+    paths: NotRequired[list[str]]
+    hosts: NotRequired[list[str]]
+    timeWindows: NotRequired[list[TimeWindowWire]]
+    sourceRanges: NotRequired[list[str]]
+    rateLimit: NotRequired[RateLimitWire]
+    quota: NotRequired[QuotaWire]
+
+
+class RuleWire(RestrictionsWire):
+    """One App rule: the selectors say which calls it applies to (absent: all)."""
+
+    name: NotRequired[str]
+    grants: NotRequired[list[str]]
+    providers: NotRequired[list[str]]
+    principals: NotRequired[list[Literal["user", "group", "system", "agent"]]]
+    callers: NotRequired[list[str]]
+
+
 class GrantPolicy(TypedDict):
     provider: str
     principal: dict[str, str]
     scopes: list[str]
+    restrictions: NotRequired[RestrictionsWire]
+    """The Grant's ``spec.restrictions``; absent when it has none."""
 
 
 class CompiledPolicy(TypedDict):
@@ -52,3 +113,5 @@ class CompiledPolicy(TypedDict):
     providers: dict[str, ProviderPolicy]
     grants: dict[str, GrantPolicy]
     rules: list[dict[str, Any]]
+    """The App's rules, each a :class:`RuleWire` (typed loosely so older producers still fit;
+    ``rules.compile_policy`` checks every entry)."""

@@ -132,6 +132,11 @@ def grant(meta: models.ObjectMeta, spec: Mapping[str, Any], now: float | None) -
         restrictions=models.Restrictions(
             methods=tuple(restrictions.get("methods", ())),
             paths=tuple(restrictions.get("paths", ())),
+            hosts=tuple(restrictions.get("hosts", ())),
+            time_windows=tuple(restrictions.get("timeWindows", ())),
+            source_ranges=tuple(restrictions.get("sourceRanges", ())),
+            rate_limit=restrictions.get("rateLimit"),
+            quota=restrictions.get("quota"),
         ),
         credential=credential,
     )

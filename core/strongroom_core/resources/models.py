@@ -85,7 +85,8 @@ class App(_Resource):
     service_accounts: tuple[str, ...]
     identity: Identity | None = None
     policy_rules: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
-    """``spec.policy.rules`` kept as given; the policy work compiles them."""
+    """``spec.policy.rules`` as given with CRD defaults applied (wire spelling, checked by
+    ``strongroom_core.rules`` at parse time); ``rules.to_wire`` turns them into the wire form."""
     return_urls: tuple[str, ...] = ()
     """``spec.connect.returnURLs``."""
 
@@ -179,8 +180,20 @@ class Credential:
 
 @dataclass(frozen=True, slots=True)
 class Restrictions:
+    """``spec.restrictions``; an empty tuple or ``None`` restricts nothing. Evaluated by
+    ``strongroom_core.rules`` (see docs/policy.md); the structured entries are kept as given,
+    with CRD defaults applied, in the wire spelling."""
+
     methods: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    time_windows: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+    """``timeWindows`` entries: ``{"days": [...], "start", "end", "zone"}``."""
+    source_ranges: tuple[str, ...] = ()
+    rate_limit: Mapping[str, Any] | None = field(default=None, hash=False)
+    """``rateLimit``: ``{"requests", "period", "burst"?, "per"}``."""
+    quota: Mapping[str, Any] | None = field(default=None, hash=False)
+    """``quota``: ``{"requests", "period", "zone", "per"}``."""
 
 
 @dataclass(frozen=True, slots=True)

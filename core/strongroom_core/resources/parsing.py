@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from strongroom_core import catalog
+from strongroom_core import catalog, rules
 from strongroom_core.resources import building, checking, errors, models, schemas, validation
 
 _TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
@@ -54,6 +54,9 @@ def parse_resource(
         raise errors.ValidationError(
             kind or _word(document.get("kind")), namespace, name, tuple(found)
         )
+    problems = _rule_problems(kind, spec)
+    if problems:
+        raise errors.ValidationError(kind, namespace, name, tuple(problems))
     if kind == "App":
         return building.app(meta, spec)
     if kind == "Provider":
@@ -65,6 +68,15 @@ def parse_resource(
     if kind == "Grant":
         return building.grant(meta, spec, now)
     return building.agent(meta, spec)
+
+
+def _rule_problems(kind: str, spec: Mapping[str, Any]) -> list[errors.FieldError]:
+    """What the schema cannot check about policy rules (zones, CIDRs, patterns)."""
+    if kind == "App":
+        return rules.check_app_rules(spec.get("policy", {}).get("rules"))
+    if kind == "Grant":
+        return rules.check_restrictions(spec.get("restrictions"))
+    return []
 
 
 def _check_envelope(document: Mapping[str, Any], found: list[errors.FieldError]) -> str | None:

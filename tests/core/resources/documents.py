@@ -18,7 +18,9 @@ _APP: dict[str, Any] = {
             "jwksURL": "https://id.example.com/jwks",
             "audiences": ["demo"],
         },
-        "policy": {"rules": [{"methods": ["GET"], "anything": {"kept": True}}]},
+        "policy": {
+            "rules": [{"methods": ["GET"], "timeWindows": [{"start": "09:00", "end": "17:00"}]}]
+        },
         "connect": {"returnURLs": ["https://demo.example.com/done"]},
     },
 }

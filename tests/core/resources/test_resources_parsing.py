@@ -23,7 +23,7 @@ def field_errors(document: Any, **options: Any) -> list[str]:
 # --- valid documents ----------------------------------------------------------------------------
 
 
-def test_app_parses_with_identity_defaults_and_policy_rules_kept_as_given() -> None:
+def test_app_parses_with_identity_defaults_and_policy_rules_with_defaults() -> None:
     app = parsing.parse_resource(documents.app())
     assert isinstance(app, models.App)
     assert app.key == ("default", "demo")
@@ -37,7 +37,9 @@ def test_app_parses_with_identity_defaults_and_policy_rules_kept_as_given() -> N
         user_id_claim="sub",
         groups_claim="groups",
     )
-    assert app.policy_rules == ({"methods": ["GET"], "anything": {"kept": True}},)
+    assert app.policy_rules == (
+        {"methods": ["GET"], "timeWindows": [{"start": "09:00", "end": "17:00", "zone": "UTC"}]},
+    )
     assert app.return_urls == ("https://demo.example.com/done",)
 
 
