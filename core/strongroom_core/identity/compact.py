@@ -15,6 +15,7 @@ Details name headers, never values from the token.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,10 @@ def split(token: object, allowed: frozenset[str]) -> Parts:
         raise errors.IdentityError(
             "malformed_token", f"the token is longer than {MAX_TOKEN_LENGTH} characters"
         )
+    if not token.isascii():
+        raise errors.IdentityError(
+            "malformed_token", "the token must be ASCII (base64url and dots)"
+        )
     segments = token.split(".")
     if len(segments) != 3:
         hint = " (an encrypted JWE is not accepted)" if len(segments) == 5 else ""
@@ -58,11 +63,7 @@ def split(token: object, allowed: frozenset[str]) -> Parts:
         raise errors.IdentityError(
             "malformed_token", f"the JOSE header is longer than {MAX_HEADER_LENGTH} characters"
         )
-    header = _decode_json("header", header_segment)
-    alg = _check_header(header, allowed)
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise errors.IdentityError("malformed_token", "header kid: must be a string")
+    header, alg, kid = _header(header_segment, allowed)
     try:
         signature = encoding.b64url_decode(signature_segment)
     except ValueError:
@@ -71,6 +72,19 @@ def split(token: object, allowed: frozenset[str]) -> Parts:
         ) from None
     signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
     return Parts(header, alg, kid, payload_segment, signing_input, signature)
+
+
+@functools.lru_cache(maxsize=256)
+def _header(segment: str, allowed: frozenset[str]) -> tuple[dict[str, Any], str, str | None]:
+    """Decode and check a header segment. Cached: an identity provider's tokens share a few
+    headers (one per signing key), so most calls skip this JSON parse. Refusals are exceptions,
+    which ``lru_cache`` does not keep. Callers must not mutate the returned header."""
+    header = _decode_json("header", segment)
+    alg = _check_header(header, allowed)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise errors.IdentityError("malformed_token", "header kid: must be a string")
+    return header, alg, kid
 
 
 def decode_payload(parts: Parts) -> dict[str, Any]:

@@ -91,3 +91,12 @@ def test_validly_signed_random_claims_raise_only_identity_errors(claims: dict[st
 def test_random_jwks_documents_raise_only_jwks_errors(entries: list[dict[str, object]]) -> None:
     with contextlib.suppress(errors.JwksError):
         jwks.parse_jwks(json.dumps({"keys": entries}).encode())
+
+
+@FUZZ
+@given(st.sampled_from(["k1", "k2", "k3"]), st.text(max_size=60), st.text(max_size=60))
+def test_a_valid_header_with_random_payload_and_signature_raises_only_identity_errors(
+    kid: str, payload: str, signature: str
+) -> None:
+    head = f.b64(json.dumps({"alg": "RS256", "kid": kid}).encode())
+    assert_only_identity_errors(f"{head}.{payload}.{signature}")

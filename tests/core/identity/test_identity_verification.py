@@ -326,6 +326,13 @@ def test_a_token_without_three_segments_is_malformed(keys: jwks.KeySet, token: s
     refused(token, keys, "malformed_token")
 
 
+def test_a_token_with_non_ascii_characters_is_malformed(
+    rsa_signer: f.Signer, keys: jwks.KeySet
+) -> None:
+    head, _, sig = rsa_signer.token().split(".")
+    refused(f"{head}.\u00e9t\u00e9.{sig}", keys, "malformed_token")
+
+
 def test_a_jwe_is_refused_with_a_hint(keys: jwks.KeySet) -> None:
     assert "JWE" in refused("a.b.c.d.e", keys, "malformed_token").detail
 
