@@ -98,13 +98,13 @@ class Signer:
         public = self.private_key.public_key()
         jwk: dict[str, Any]
         if isinstance(public, rsa.RSAPublicKey):
-            numbers = public.public_numbers()
-            jwk = {"kty": "RSA", "n": _int(numbers.n), "e": _int(numbers.e)}
+            rsa_numbers = public.public_numbers()
+            jwk = {"kty": "RSA", "n": _int(rsa_numbers.n), "e": _int(rsa_numbers.e)}
         elif isinstance(public, ec.EllipticCurvePublicKey):
             size = 32 if public.curve.name == "secp256r1" else 48
             crv = "P-256" if size == 32 else "P-384"
-            numbers = public.public_numbers()
-            jwk = {"kty": "EC", "crv": crv, "x": _int(numbers.x, size), "y": _int(numbers.y, size)}
+            point = public.public_numbers()
+            jwk = {"kty": "EC", "crv": crv, "x": _int(point.x, size), "y": _int(point.y, size)}
         else:
             raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}

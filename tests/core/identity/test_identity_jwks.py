@@ -60,14 +60,15 @@ def test_a_key_with_private_members_is_refused_and_the_secret_not_quoted(
     rsa_signer: f.Signer, member: str
 ) -> None:
     secret = canary.new("private-part")
-    keys = jwks.parse_jwks(f.jwks_document(rsa_signer.jwk(**{member: secret})))
+    extra: dict[str, Any] = {member: secret}
+    keys = jwks.parse_jwks(f.jwks_document(rsa_signer.jwk(**extra)))
     assert len(keys) == 0
     (refusal,) = keys.refused
     assert refusal.field == member
     assert refusal.index == 0
     assert secret not in refusal.describe()
     with pytest.raises(errors.JwksError) as info:
-        jwks.parse_jwks(f.jwks_document(rsa_signer.jwk(**{member: secret})), strict=True)
+        jwks.parse_jwks(f.jwks_document(rsa_signer.jwk(**extra)), strict=True)
     assert secret not in str(info.value)
 
 
