@@ -1,0 +1,22 @@
+"""Pytest fixtures for the emulator, importable by any test folder::
+
+    # tests/<area>/conftest.py
+    from tests.kube.fixtures import kube  # noqa: F401  (re-exported fixture)
+
+``kube`` is a running :class:`emulator.KubeEmulator` with the project's CRDs applied and the
+namespaces ``default``, ``kube-system`` and ``strongroom-system``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.kube import emulator
+
+
+@pytest.fixture
+async def kube() -> AsyncIterator[emulator.KubeEmulator]:
+    async with emulator.KubeEmulator.start(bookmark_interval=0.2) as running:
+        yield running
