@@ -50,6 +50,8 @@ class _Plan:
     limits: tuple[_Limit, ...]
     uses_paths: bool
     allowed: facts.Decision
+    scoped_limits: bool
+    """Some limit is scoped to callers (else every limit applies to every call)."""
 
 
 class CompiledRules:
@@ -104,9 +106,9 @@ class CompiledRules:
         return plan.allowed
 
     def _limit(self, plan: _Plan, call: facts.CallFacts, now: float) -> facts.Decision | None:
-        applying = [
-            item for item in plan.limits if item.callers is None or call.caller in item.callers
-        ]
+        applying: tuple[_Limit, ...] | list[_Limit] = plan.limits
+        if plan.scoped_limits:
+            applying = [i for i in applying if i.callers is None or call.caller in i.callers]
         for item in applying:
             limit = item.limit
             key = limits.key_for(limit.spec.per, call.grant, call.caller)
@@ -293,6 +295,7 @@ def compile(
             limits=tuple(plan_limits),
             uses_paths=any(isinstance(c, checks.Paths) for r in rules for c in r.checks),
             allowed=facts.Decision(True, reason, None),
+            scoped_limits=any(item.callers is not None for item in plan_limits),
         )
     if problems and strict:
         raise InvalidRules(problems)

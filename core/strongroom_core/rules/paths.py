@@ -28,6 +28,8 @@ def _unescape(match: re.Match[str]) -> str:
 
 def normalise(path: str) -> str:
     """The path without query or fragment, escapes normalised; always starts with ``/``."""
+    if path[:1] == "/" and path.isascii() and "?" not in path and "#" not in path:
+        return _ESCAPE.sub(_unescape, path) if "%" in path else path
     end = len(path)
     for delimiter in "?#":
         found = path.find(delimiter)
