@@ -23,13 +23,22 @@ class InjectionWire(TypedDict):
 
 
 class OAuth2Wire(TypedDict):
-    """Public OAuth2 settings a sidecar needs to refresh (client secret travels separately)."""
+    """OAuth2 settings a sidecar needs to refresh. The client secret is never in plaintext: it
+    travels sealed under the App's active data key (``sealing.providersecrets``)."""
 
     tokenURL: str
     clientId: str
     clientAuthMethod: str
     refreshMarginSeconds: int
     tokenResponse: dict[str, str]
+    scopeSeparator: NotRequired[str]
+    """Joins the grant's scopes into the ``scope`` parameter of a refresh (default ``" "``)."""
+    clientSecretSealed: NotRequired[str]
+    """The client secret sealed with ``ProviderSecretBinding(namespace, app, provider)``; absent
+    when ``clientAuthMethod`` is ``none`` or the secret could not be resolved (the Provider's
+    status says why)."""
+    clientSecretDigest: NotRequired[str]
+    """Keyed digest of the secret: keeps the policy digest stable across compiles."""
 
 
 class ProviderPolicy(TypedDict):

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 DEFAULT_MAPPING: dict[str, str] = {
     "accessToken": "access_token",
@@ -109,6 +110,37 @@ def _number(value: Any, path: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TokenResponseError(f"token response: {path}: expected a number") from None
+
+
+# --- the token endpoint's raw answer ------------------------------------------------------------
+
+
+def parse_answer(body: bytes, content_type: str = "") -> dict[str, Any]:
+    """A token endpoint's answer as a document: JSON (RFC 6749) or form-encoded (what some
+    providers still send, GitHub's legacy default among them). The error names the format,
+    never a value."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    text = body.decode("utf-8", errors="replace").strip()
+    if kind.endswith("json") or text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise TokenResponseError("token response: not valid JSON") from None
+        if not isinstance(document, dict):
+            raise TokenResponseError("token response: expected a JSON object")
+        return document
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not pairs or not all(name for name, _ in pairs):
+        raise TokenResponseError(
+            f"token response: neither a JSON object nor form-encoded (content type {kind!r})"
+        )
+    return dict(pairs)
+
+
+def oauth_error(document: Mapping[str, Any]) -> str | None:
+    """The OAuth ``error`` code of an answer (``invalid_grant``, ...), or ``None``."""
+    error = document.get("error")
+    return error if isinstance(error, str) and error else None
 
 
 # --- a raw token response sealed client-side (`strongroom grant import`) ------------------------

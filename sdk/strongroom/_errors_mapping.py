@@ -36,6 +36,7 @@ ERROR_TYPES: dict[str, type[_exceptions.SidecarError]] = {
     "grant_revoked": _exceptions.GrantRevoked,
     "grant_expired": _exceptions.GrantRevoked,
     "credential_unavailable": _exceptions.CredentialUnavailable,
+    "refresh_unavailable": _exceptions.CredentialUnavailable,
     "internal_error": _exceptions.SidecarError,
     "upstream_error": _exceptions.UpstreamError,
     "upstream_timeout": _exceptions.UpstreamError,

@@ -24,6 +24,7 @@ from strongroom_sidecar import (
     logs,
     metrics,
     proxy,
+    refreshing,
     shedding,
     state,
     watching,
@@ -46,6 +47,9 @@ class Sidecar:
         self.audit = audit_buffer.AuditBuffer(settings, self.client, self.metrics, audit_stream)
         self.limit = shedding.ConcurrencyLimit(settings.max_concurrency)
         self.forwarder = forwarding.Forwarder(settings, self.metrics)
+        self.refresher = refreshing.Refresher(
+            settings, self.state, self.client, self.credentials, self.audit
+        )
         self.watcher = watching.Watcher(
             self.state,
             self.client,
@@ -61,6 +65,7 @@ class Sidecar:
             self.audit,
             self.limit,
             self.metrics,
+            self.refresher,
         )
         self._health = health.Health(
             self.state, self.metrics, self.audit, self.limit, lambda: self._stopping
@@ -81,6 +86,7 @@ class Sidecar:
     async def start(self) -> None:
         await self.client.open()
         await self.forwarder.open()
+        await self.refresher.open()
         self.audit.start()
         grace = self.settings.shutdown_grace
         self._proxy_runner, self.proxy_port = await _serve(
@@ -90,6 +96,7 @@ class Sidecar:
             self._health.web_app(), self.settings.health_host, self.settings.health_port, 1.0
         )
         self._watch_task = asyncio.create_task(self.watcher.run(), name="strongroom-watch")
+        self.refresher.start()
         log.info(
             "sidecar started",
             extra={
@@ -124,6 +131,7 @@ class Sidecar:
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
             self._watch_task = None
+        await self.refresher.close()
         await self.credentials.close()
         await self.audit.close(max(1.0, deadline - time.monotonic()))
         if self._health_runner is not None:

@@ -1,9 +1,10 @@
 """The sidecar's only channel out besides the upstream call: the control-plane protocol.
 
-Key release, the App's watch stream, audit ingest and the compare-and-swap write used by
-refresh (next work item). Every call carries the bearer token read fresh from settings, so a
-projected token the kubelet rotated is picked up without a restart. Error messages carry the
-status and the control plane's problem ``code``/``detail``, never the token.
+Key release, the App's watch stream, audit ingest, and for refresh: reading one grant, the
+refresh claim and the compare-and-swap write-back. Every call carries the bearer token read
+fresh from settings, so a projected token the kubelet rotated is picked up without a restart.
+Error messages carry the status and the control plane's problem ``code``/``detail``, never the
+token.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ class ControlPlaneError(Exception):
 
 class WatchGone(ControlPlaneError):
     """``410 Gone``: the revision to resume from is no longer kept; resync from scratch."""
+
+
+class ClaimRefused(ControlPlaneError):
+    """``409`` on a refresh claim: ``code`` is ``claim_held``, ``generation_changed`` or
+    ``not_refreshable``; ``grant`` is the record as stored and ``server_time`` the control
+    plane's clock when it decided (to wait for a lease without trusting our own clock)."""
+
+    def __init__(
+        self, detail: str, code: str, grant: records.GrantRecord, server_time: float
+    ) -> None:
+        super().__init__("refresh claim", 409, detail, code)
+        self.grant = grant
+        self.server_time = server_time
 
 
 class ControlPlaneClient:
@@ -150,9 +164,61 @@ class ControlPlaneClient:
             "grant": protocol.grant_to_wire(record),
             "expectedVersion": expected_version,
         }
-        path = f"{self._app_path}/grants/{quote(record.name, safe='')}"
-        answer = await self._json("grant write", "PUT", path, body)
+        answer = await self._json("grant write", "PUT", self._grant_path(record.name), body)
         return protocol.grant_from_wire(answer.get("grant", answer))
+
+    def _grant_path(self, name: str) -> str:
+        return f"{self._app_path}/grants/{quote(name, safe='')}"
+
+    async def get_grant(self, name: str) -> records.GrantRecord:
+        """The grant as stored now (the watch stream may lag behind)."""
+        answer = await self._json("grant read", "GET", self._grant_path(name))
+        return _grant_of("grant read", answer)
+
+    async def claim_grant(
+        self, name: str, *, holder: str, lease_seconds: float, generation: int
+    ) -> records.GrantRecord:
+        """Take the refresh claim of ``generation``; the claimed record (write back with its
+        ``version``). Raises :class:`ClaimRefused` when another sidecar holds it or the grant
+        moved on, :class:`ControlPlaneError` otherwise."""
+        body = {"holder": holder, "leaseSeconds": lease_seconds, "generation": generation}
+        try:
+            async with self._client().post(
+                self._base + self._grant_path(name) + "/claim",
+                json=body,
+                headers=self._headers(),
+                timeout=aiohttp.ClientTimeout(total=15.0),
+            ) as response:
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise ControlPlaneError("refresh claim", 0, type(e).__name__) from None
+        if response.status == 409:
+            try:
+                problem = json.loads(text)
+                grant = protocol.grant_from_wire(problem["grant"])
+                server_time = float(problem["serverTime"])
+            except (ValueError, KeyError, TypeError):
+                raise _error("refresh claim", 409, text) from None
+            raise ClaimRefused(
+                str(problem.get("detail", ""))[:200],
+                str(problem.get("code", "")),
+                grant,
+                server_time,
+            )
+        if response.status >= 300:
+            raise _error("refresh claim", response.status, text)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            raise ControlPlaneError("refresh claim", 200, "answer is not JSON") from None
+        return _grant_of("refresh claim", answer)
+
+
+def _grant_of(what: str, answer: Any) -> records.GrantRecord:
+    try:
+        return protocol.grant_from_wire(answer.get("grant") if isinstance(answer, dict) else None)
+    except protocol.WireFormatError as e:
+        raise ControlPlaneError(what, 200, f"malformed answer ({e})") from None
 
 
 def _event(line: bytes) -> protocol.WatchEvent:

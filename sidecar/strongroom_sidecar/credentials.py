@@ -1,4 +1,5 @@
-"""Opening a grant's credential with the App keyring, cached until the record changes.
+"""Opening a grant's credential (and a Provider's sealed client secret, for refresh) with the
+App keyring, cached until the record (or the sealed value) changes.
 
 A blob sealed with a key this sidecar has not seen means the App key was rotated: fetch the
 keys again (one fetch at a time, shared by every waiting call) and retry once; no restart.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from strongroom_core.sealing import credentials, errors
+from strongroom_core.sealing import credentials, errors, providersecrets
 from strongroom_core.storage import records
 from strongroom_sidecar import controlplane_client, logs, metrics, problems, state
 
@@ -26,6 +27,7 @@ class Credentials:
         self._client = client
         self._metrics = counters
         self._fetch: asyncio.Task[None] | None = None
+        self._client_secrets: dict[tuple[str, str], str] = {}
 
     async def refresh_keys(self) -> None:
         """Fetch the App's keys; concurrent callers share one fetch."""
@@ -78,6 +80,51 @@ class Credentials:
         if keyring is None:
             raise errors.UnknownKeyError("-", "no App keys yet")
         return credentials.open_grant_credential(keyring, record)
+
+    async def open_client_secret(self, provider: str, sealed: str) -> str:
+        """The client secret a Provider's compiled policy carries sealed; ``RefreshBlocked``
+        naming the field when it cannot be opened."""
+        cached = self._client_secrets.get((provider, sealed))
+        if cached is not None:
+            return cached
+        for attempt in (1, 2):
+            keyring = self._app.keyring
+            try:
+                if keyring is None:
+                    raise errors.UnknownKeyError("-", "no App keys yet")
+                secret = providersecrets.open_client_secret(
+                    keyring,
+                    sealed,
+                    namespace=self._app.namespace,
+                    app=self._app.app,
+                    provider=provider,
+                )
+            except errors.UnknownKeyError:
+                if attempt == 2:
+                    break
+                try:
+                    await self.refresh_keys()
+                except controlplane_client.ControlPlaneError:
+                    break
+                continue
+            except errors.SealingError as e:
+                raise ClientSecretUnavailable(
+                    f"provider {provider!r}: oauth2.clientSecretSealed could not be opened "
+                    f"({type(e).__name__}); the operator must compile the policy again"
+                ) from None
+            self._client_secrets = {
+                k: v for k, v in self._client_secrets.items() if k[0] != provider
+            }
+            self._client_secrets[(provider, sealed)] = secret
+            return secret
+        raise ClientSecretUnavailable(
+            f"provider {provider!r}: oauth2.clientSecretSealed is sealed with a key this sidecar "
+            "could not fetch; retry later"
+        )
+
+
+class ClientSecretUnavailable(Exception):
+    """The Provider's sealed client secret cannot be opened. The message names the field."""
 
 
 def _unavailable(record: records.GrantRecord, error: errors.SealingError) -> problems.Refusal:

@@ -2,13 +2,15 @@
 
 Never follows redirects: a 3xx goes back to the caller untouched (``Location`` included), so a
 credential can never be carried to a host the allow list did not approve. Neither body is held
-in memory: chunks move as they arrive, and backpressure on one side pauses the other.
+in memory: chunks move as they arrive, and backpressure on one side pauses the other — except
+that a call to an OAuth2 provider holds a request body up to ``retry_body_limit`` (see
+:func:`read_for_retry`), so it can be sent again after a 401 and a token refresh.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -33,6 +35,36 @@ class Outcome:
     status: int = 0
     reason: str = ""
     upstream_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBody:
+    """A request body read ahead for a possible retry. ``complete`` is false when it was larger
+    than the limit: ``data`` is then only its start, the rest still streams from the caller,
+    and the call cannot be retried."""
+
+    data: bytes
+    complete: bool
+
+
+async def read_for_retry(request: web.Request, limit: int) -> RetryBody:
+    """Read up to ``limit`` bytes of the body (all of it when it fits)."""
+    if not request.body_exists:
+        return RetryBody(b"", True)
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await request.content.readany()
+        if not chunk:
+            return RetryBody(b"".join(parts), True)
+        parts.append(chunk)
+        size += len(chunk)
+    return RetryBody(b"".join(parts), False)
+
+
+Unauthorized = Callable[[], Awaitable[bool]]
+"""Called when the upstream answered 401, before anything reached the caller: ``True`` drops
+that answer (the caller retries with a refreshed token), ``False`` relays it."""
 
 
 class Forwarder:
@@ -68,17 +100,26 @@ class Forwarder:
         outgoing: CIMultiDict[str],
         audit_id: str,
         outcome: Outcome,
-    ) -> web.StreamResponse:
+        *,
+        body: RetryBody | None = None,
+        on_unauthorized: Unauthorized | None = None,
+    ) -> web.StreamResponse | None:
         """Send the call upstream and stream the answer back. Raises a refusal
-        (``upstream_error``/``upstream_timeout``) only while nothing was answered yet."""
+        (``upstream_error``/``upstream_timeout``) only while nothing was answered yet. ``None``
+        when the upstream said 401 and ``on_unauthorized`` chose to retry."""
         assert self._session is not None, "Forwarder.open() was not called"
         started = time.monotonic()
+        data: bytes | AsyncIterator[bytes] | None = None
+        if body is not None:
+            data = body.data if body.complete else _body(request, body.data)
+        elif request.body_exists:
+            data = _body(request)
         try:
             upstream = await self._session.request(
                 request.method,
                 url,
                 headers=outgoing,
-                data=_body(request) if request.body_exists else None,
+                data=data,
                 allow_redirects=False,
                 skip_auto_headers=_SKIP_AUTO_HEADERS,
             )
@@ -96,6 +137,8 @@ class Forwarder:
         self._metrics.upstream_latency.observe(outcome.upstream_seconds)
         outcome.status = upstream.status
         try:
+            if upstream.status == 401 and on_unauthorized is not None and await on_unauthorized():
+                return None
             return await _relay(request, upstream, audit_id, outcome)
         finally:
             upstream.release()
@@ -141,7 +184,9 @@ async def _relay(
     return response
 
 
-async def _body(request: web.Request) -> AsyncIterator[bytes]:
+async def _body(request: web.Request, prefix: bytes = b"") -> AsyncIterator[bytes]:
+    if prefix:
+        yield prefix
     async for chunk in request.content.iter_chunked(CHUNK):
         yield chunk
 

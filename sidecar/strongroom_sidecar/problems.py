@@ -57,6 +57,7 @@ CODES: dict[str, Code] = {
     "upstream_error": Code(502, "The upstream could not be reached"),
     "upstream_timeout": Code(504, "The upstream did not answer in time"),
     "audit_unavailable": Code(503, "The audit buffer is full"),
+    "refresh_unavailable": Code(503, "The expired credential could not be refreshed yet"),
     "overloaded": Code(503, "The sidecar is at its concurrency limit"),
     "not_ready": Code(503, "The sidecar is not ready"),
 }

@@ -1,11 +1,13 @@
 """The ``/proxy`` handler: the pipeline every call goes through.
 
 shed → ready → parse headers → resolve grant → check target → decide → reserve audit slot →
-open credential → inject → forward → audit.
+refresh if expired → open credential → inject → forward (→ on 401: refresh once, retry once)
+→ audit.
 
 Each step either passes or raises a :class:`problems.Refusal`; exactly one audit event is
 written per call that got past shedding, whatever happened. Nothing here does I/O except the
-upstream call (and a key fetch when a blob names a key this sidecar has not seen yet).
+upstream call (and a key fetch when a blob names a key this sidecar has not seen yet, or a
+refresh when the token has expired or the upstream refused it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import yarl
 from aiohttp import web
 
 from strongroom_core import audit, injection, targets
+from strongroom_core.storage import records
 from strongroom_sidecar import (
     audit_buffer,
     credentials,
@@ -26,6 +29,7 @@ from strongroom_sidecar import (
     metrics,
     problems,
     providers,
+    refreshing,
     resolution,
     shedding,
     state,
@@ -46,7 +50,9 @@ class Proxy:
         audits: audit_buffer.AuditBuffer,
         limit: shedding.ConcurrencyLimit,
         counters: metrics.Metrics,
+        refresher: refreshing.Refresher,
     ) -> None:
+        self._refresher = refresher
         self._settings = settings
         self._app = app
         self._creds = creds
@@ -110,20 +116,8 @@ class Proxy:
             allowed = True
             event["decision"] = "allow"
             event["reason"] = decision.reason
-            fields = await self._creds.open(record)
-            try:
-                injected = provider.injections.render(fields)
-            except injection.InjectionError as e:
-                raise problems.Refusal(
-                    "credential_unavailable",
-                    f"grant {record.name!r}: {e} (provider {provider.name!r})",
-                ) from None
-            url = yarl.URL(target.url, encoded=True)
-            if injected.query:
-                url = url.update_query(injected.query)
-            outgoing = headers.forwarded(request.headers, replaced=injected.headers)
-            outgoing.update(injected.headers)
-            response = await self._forwarder.forward(request, url, outgoing, event["id"], outcome)
+            record, event["refreshed"] = await self._refresher.fresh(record)
+            response = await self._send(request, record, provider, target, event, outcome)
             event["status"] = outcome.status
             if outcome.reason:
                 event["reason"] = f"{decision.reason}; {outcome.reason}"
@@ -152,6 +146,73 @@ class Proxy:
                 self._audits.commit(reservation, event)
             else:
                 self._audits.record(event)
+
+    async def _send(
+        self,
+        request: web.Request,
+        record: records.GrantRecord,
+        provider: providers.CompiledProvider,
+        target: targets.Target,
+        event: audit.AuditEvent,
+        outcome: forwarding.Outcome,
+    ) -> web.StreamResponse:
+        """Inject and forward. An OAuth2 call whose body fits ``retry_body_limit`` is retried
+        once with a refreshed token when the upstream answers 401 (see
+        ``Refresher.after_unauthorized``); a larger body streams and its 401 is relayed."""
+        body: forwarding.RetryBody | None = None
+        if provider.type == "oauth2":
+            body = await forwarding.read_for_retry(request, self._settings.retry_body_limit)
+        newer: records.GrantRecord | None = None
+
+        async def on_unauthorized() -> bool:
+            nonlocal newer
+            try:
+                newer = await self._refresher.after_unauthorized(record)
+            except problems.Refusal as refusal:
+                if refusal.code == "reauthorization_required":
+                    raise
+                return False
+            return newer is not None
+
+        retry = on_unauthorized if body is not None and body.complete else None
+        response = await self._forward(
+            request, record, provider, target, event, outcome, body, retry
+        )
+        if response is None and newer is not None:
+            event["refreshed"] = True
+            response = await self._forward(
+                request, newer, provider, target, event, outcome, body, None
+            )
+        assert response is not None, "the forwarder answers unless told to retry"
+        return response
+
+    async def _forward(
+        self,
+        request: web.Request,
+        record: records.GrantRecord,
+        provider: providers.CompiledProvider,
+        target: targets.Target,
+        event: audit.AuditEvent,
+        outcome: forwarding.Outcome,
+        body: forwarding.RetryBody | None,
+        on_unauthorized: forwarding.Unauthorized | None,
+    ) -> web.StreamResponse | None:
+        fields = await self._creds.open(record)
+        try:
+            injected = provider.injections.render(fields)
+        except injection.InjectionError as e:
+            raise problems.Refusal(
+                "credential_unavailable",
+                f"grant {record.name!r}: {e} (provider {provider.name!r})",
+            ) from None
+        url = yarl.URL(target.url, encoded=True)
+        if injected.query:
+            url = url.update_query(injected.query)
+        outgoing = headers.forwarded(request.headers, replaced=injected.headers)
+        outgoing.update(injected.headers)
+        return await self._forwarder.forward(
+            request, url, outgoing, event["id"], outcome, body=body, on_unauthorized=on_unauthorized
+        )
 
     def _new_event(self, request: web.Request) -> audit.AuditEvent:
         return {

@@ -75,6 +75,24 @@ class SidecarSettings:
     """Longest backoff between watch reconnects, in seconds."""
     shutdown_grace: float = 25.0
     """Seconds to let in-flight calls finish and audit flush after SIGTERM."""
+    instance_id: str = ""
+    """This sidecar's id in refresh claims; empty: ``<caller>/<random>``, new on every start,
+    so a restarted sidecar never mistakes a claim of its previous life for its own."""
+    refresh_timeout: float = 10.0
+    """Seconds the provider's token endpoint may take for one refresh."""
+    refresh_lease: float = 30.0
+    """Seconds a refresh claim lasts. Longer than ``refresh_timeout``, so a holder's token call
+    has ended (or timed out) before anyone else may take over; a sidecar killed while holding a
+    claim blocks the grant for at most this long."""
+    refresh_backoff_initial: float = 1.0
+    """First pause after a transient refresh failure (provider 5xx, timeout), in seconds; it
+    doubles (with jitter) on every further failure."""
+    refresh_backoff_max: float = 60.0
+    """Longest pause between refresh attempts after transient failures, in seconds."""
+    retry_body_limit: int = 1024 * 1024
+    """Request bodies up to this many bytes are held so a call can be retried once after the
+    upstream answered 401 and the token was refreshed; larger bodies stream and are not
+    retried (the 401 reaches the caller)."""
 
     def __post_init__(self) -> None:
         if not self.control_plane_url.startswith(("https://", "http://")):
@@ -97,9 +115,23 @@ class SidecarSettings:
         for name in ("max_concurrency", "audit_buffer_size", "audit_batch_size"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1")
-        for name in ("upstream_timeout", "upstream_connect_timeout", "audit_flush_interval"):
+        for name in (
+            "upstream_timeout",
+            "upstream_connect_timeout",
+            "audit_flush_interval",
+            "refresh_timeout",
+            "refresh_backoff_initial",
+            "refresh_backoff_max",
+        ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be more than 0 seconds")
+        if self.refresh_lease <= self.refresh_timeout:
+            raise SettingsError(
+                f"refresh_lease: {self.refresh_lease:g}s must be longer than refresh_timeout "
+                f"({self.refresh_timeout:g}s), or a slow refresh could outlive its claim"
+            )
+        if self.retry_body_limit < 0:
+            raise SettingsError("retry_body_limit: must be 0 or more bytes")
 
     def read_control_plane_token(self) -> str | None:
         """The bearer token for the next control-plane call (file first, re-read each time)."""

@@ -4,10 +4,16 @@ Filled only from the control plane's watch stream and key release; read by every
 I/O. Updates are idempotent by record version, so a replayed event after a reconnect changes
 nothing. Opened credentials are cached per grant and dropped as soon as the record changes
 (new version means new sealed value, new state or new expiry).
+
+Refresh waits on this state: :meth:`AppState.wait_for_grant` returns when a grant's record
+changes (a refresh done by another sidecar arrives on the watch stream), and ``grant_changed``
+wakes the proactive refresh scheduler.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from strongroom_core import policy
@@ -39,6 +45,9 @@ class AppState:
         self._resync_seen: set[str] | None = None
         self._credentials: dict[str, _CachedCredential] = {}
         self._by_provider: dict[str, dict[str, list[str]]] | None = None
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self.grant_changed = asyncio.Event()
+        """Set whenever a grant record is applied or removed (the refresh scheduler clears it)."""
 
     @property
     def ready(self) -> bool:
@@ -56,12 +65,44 @@ class AppState:
         self.grants[record.name] = record
         self._credentials.pop(record.name, None)
         self._by_provider = None
+        self._wake(record.name)
         return True
 
     def delete_grant(self, name: str) -> None:
         self.grants.pop(name, None)
         self._credentials.pop(name, None)
         self._by_provider = None
+        self._wake(name)
+
+    def _wake(self, name: str) -> None:
+        self.grant_changed.set()
+        for waiter in self._waiters.pop(name, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_grant(
+        self, name: str, newer_than: int, within: float
+    ) -> records.GrantRecord | None:
+        """The grant's record once its version is above ``newer_than`` (or it is gone: ``None``),
+        waiting at most ``within`` seconds; on timeout, the record as it is then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, within)
+        while True:
+            current = self.grants.get(name)
+            if current is None or current.version > newer_than:
+                return current
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return current
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(name, []).append(waiter)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, remaining)
+            finally:
+                waiting = self._waiters.get(name)
+                if waiting is not None and waiter in waiting:
+                    waiting.remove(waiter)
 
     def set_policy(self, compiled: policy.CompiledPolicy) -> bool:
         """Apply a compiled policy; providers are compiled here, once, not per call."""

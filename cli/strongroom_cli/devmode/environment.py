@@ -17,7 +17,7 @@ from strongroom_core.resources import models
 from strongroom_core.sealing import publickey, rootkeys
 from strongroom_core.storage import sqlite
 from strongroom_operator.controlplane import auth, keyservice, server
-from strongroom_operator.reconcile import batch, context, outcomes
+from strongroom_operator.reconcile import batch, context, outcomes, secretrefs
 from strongroom_sidecar import app as sidecar_app
 from strongroom_sidecar import settings as sidecar_settings
 
@@ -91,7 +91,12 @@ class DevEnvironment:
         await rootkeys.load_or_create(root_store)
         sealing_key = _sealing_key(state)
         keys = keyservice.KeyService(storage, root_store)
-        ctx = context.ReconcileContext(storage=storage, key_service=keys, sealing_key=sealing_key)
+        ctx = context.ReconcileContext(
+            storage=storage,
+            key_service=keys,
+            sealing_key=sealing_key,
+            secrets=secretrefs.MappingSecrets(loaded.secrets),
+        )
         echo_credential = secrets.token_urlsafe(32)
         report = await batch.reconcile_all(
             ctx, with_echo_credentials(loaded.resources, sealing_key, echo_credential)
@@ -159,6 +164,8 @@ class DevEnvironment:
         the served version and is reported in ``loaded.problems``."""
         previous = {r.ref: r for r in self.loaded.resources}
         loaded = folder.load(self.options.folder, previous=previous)
+        if isinstance(self._ctx.secrets, secretrefs.MappingSecrets):
+            self._ctx.secrets.replace(loaded.secrets)
         resources = with_echo_credentials(
             loaded.resources, self._ctx.sealing_key, self._echo_credential
         )

@@ -59,4 +59,8 @@ Additions beyond the first contract (compatible):
   ``retire_unused_root_keys``; ``DocumentLister`` (storages with ``list_documents``); progress
   callbacks may be coroutine functions.
 - ``errors.MalformedKeyDocumentError`` for key documents.
+- ``bindings.ProviderSecretBinding(namespace, app, provider)`` and ``providersecrets``:
+  ``seal_client_secret(key, secret, *, namespace, app, provider) -> str``,
+  ``open_client_secret(keyring, blob, *, namespace, app, provider) -> str``,
+  ``secret_digest(key, secret) -> str`` (an OAuth2 client secret in the compiled policy).
 """

@@ -72,3 +72,20 @@ class AppKeyBinding:
 
     def associated_data(self) -> bytes:
         return _canonical(self.PURPOSE, asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSecretBinding:
+    """A Provider's OAuth2 client secret sealed with an App data key into the compiled policy:
+    bound to namespace, App and Provider, so a sealed secret copied into another Provider's (or
+    App's) policy entry fails to open, and the purpose tag keeps it apart from grant credentials.
+    """
+
+    namespace: str
+    app: str
+    provider: str
+
+    PURPOSE = "strongroom.provider-client-secret/v1"
+
+    def associated_data(self) -> bytes:
+        return _canonical(self.PURPOSE, asdict(self))

@@ -1,14 +1,16 @@
-"""One grant: read it, and write back a refreshed credential or refresh claim by
-compare-and-swap on its version."""
+"""One grant: read it, claim it for a refresh (``POST .../claim``, see :mod:`claims`), and write
+back a refreshed credential or a released claim by compare-and-swap on its version."""
 
 from __future__ import annotations
+
+import json
 
 from aiohttp import web
 
 from strongroom_core import protocol
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import records
-from strongroom_operator.controlplane import auth, bodies, grantchecks, problems, state
+from strongroom_operator.controlplane import auth, bodies, claims, grantchecks, problems, state
 
 routes = web.RouteTableDef()
 
@@ -47,3 +49,26 @@ async def replace_grant(request: web.Request) -> web.Response:
     updated = grantchecks.apply_write_back(stored, wire, namespace, app, name)
     written = await cp.storage.replace_grant(updated, expected)
     return web.json_response({"grant": protocol.grant_to_wire(written)})
+
+
+@routes.post(GRANT_PATH + "/claim")
+async def claim_grant(request: web.Request) -> web.Response:
+    """Refresh claim decided with the control plane's clock: 200 with the claimed record (its
+    ``version`` is the one to write back with), or 409 ``generation_changed`` / ``claim_held``
+    / ``not_refreshable`` whose problem document also carries ``grant`` and ``serverTime``."""
+    cp = state.of(request)
+    namespace, app, name = (request.match_info[k] for k in ("namespace", "app", "name"))
+    auth.require_app(await cp.caller(request), namespace, app, admin=True)
+    wanted = claims.parse_claim_request(await bodies.read_json_object(request))
+    try:
+        record, now = await claims.claim(cp.storage, namespace, app, name, wanted)
+    except claims.ClaimRefused as refused:
+        body = {
+            **protocol.problem(409, refused.code, "Conflict", refused.detail),
+            "grant": protocol.grant_to_wire(refused.record),
+            "serverTime": refused.now,
+        }
+        return web.Response(
+            status=409, body=json.dumps(body).encode(), content_type=problems.CONTENT_TYPE
+        )
+    return web.json_response({"grant": protocol.grant_to_wire(record), "serverTime": now})

@@ -26,13 +26,17 @@ async def reconcile_all(
     # Policy before records: a sidecar that sees a new grant's record already knows the grant,
     # so it never answers policy_denied for a grant that is merely arriving.
     for app in app_list:
-        compiled = policies.compile_policy(app, providers.values(), grant_list)
+        secrets, provider_outcomes = await policies.seal_client_secrets(
+            ctx, app, providers.values()
+        )
+        report.update(provider_outcomes)
+        compiled = policies.compile_policy(app, providers.values(), grant_list, secrets)
         await policies.publish_policy(ctx, compiled)
     for grant in grant_list:
         provider = providers.get((grant.meta.namespace, grant.provider_ref))
         report[grant.ref] = await grants.reconcile_grant(ctx, grant, provider)
     for provider in providers.values():
-        report[provider.ref] = outcomes.READY
+        report.setdefault(provider.ref, outcomes.READY)
     for app in app_list:
         await _forget_departed_grants(ctx, app, grant_list)
     for agent in (r for r in resources if isinstance(r, models.Agent)):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from strongroom_core.sealing import publickey
 from strongroom_core.storage import ports
 from strongroom_operator.controlplane import keyservice
+from strongroom_operator.reconcile import secretrefs
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +22,6 @@ class ReconcileContext:
     """Opens values sealed client-side by `strongroom seal` / `grant import`."""
     clock: Callable[[], float] = field(default=time.time)
     """Unix seconds; tests pass a fixed clock."""
+    secrets: secretrefs.SecretReader | None = None
+    """Reads the Secrets resources refer to (``spec.oauth2.clientSecretRef``); ``None`` where no
+    Secret source exists, and Providers that need one say so in their status."""

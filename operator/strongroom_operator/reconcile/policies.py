@@ -1,30 +1,125 @@
-"""Compiled policy per App: what the App's sidecars need to decide and inject, served to them
-over the control plane's watch stream (never a ConfigMap that `edit` could rewrite)."""
+"""Compiled policy per App: what the App's sidecars need to decide, inject and refresh, served
+to them over the control plane's watch stream (never a ConfigMap that `edit` could rewrite).
+
+OAuth2 Providers carry their client secret sealed under the App's active data key
+(:func:`seal_client_secrets`): the sidecar refreshes tokens and never reads Kubernetes Secrets.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom_core import injection, policy
 from strongroom_core.resources import models
+from strongroom_core.sealing import providersecrets
 from strongroom_core.storage import errors as storage_errors
-from strongroom_operator.reconcile import context
+from strongroom_operator.reconcile import context, outcomes, secretrefs
 
 POLICY_DOCUMENT = "policy"
+
+
+DEFAULT_SECRET_KEY = "clientSecret"  # noqa: S105 -- a Secret key name, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class SealedClientSecret:
+    sealed: str
+    digest: str
+
+
+async def seal_client_secrets(
+    ctx: context.ReconcileContext, app: models.App, providers: Iterable[models.Provider]
+) -> tuple[dict[str, SealedClientSecret], dict[models.Ref, outcomes.Outcome]]:
+    """Resolve and seal the client secret of each OAuth2 Provider of ``app`` that needs one.
+
+    Returns the sealed secrets by Provider name and an outcome for every Provider of the App:
+    Ready, or Pending naming ``spec.oauth2.clientSecretRef`` and what to do. A Provider without
+    its secret is still compiled (its current tokens work); only refreshing waits for it.
+    """
+    namespace, name = app.key
+    sealed: dict[str, SealedClientSecret] = {}
+    results: dict[models.Ref, outcomes.Outcome] = {}
+    keyring = None
+    for provider in providers:
+        if provider.meta.namespace != namespace or provider.app_ref != name:
+            continue
+        oauth2 = provider.oauth2
+        if oauth2 is None or oauth2.client_auth_method == "none":
+            results[provider.ref] = outcomes.READY
+            continue
+        try:
+            secret = await _client_secret(ctx, namespace, oauth2.client_secret_ref)
+        except _Missing as missing:
+            results[provider.ref] = outcomes.pending("ClientSecretMissing", str(missing))
+            continue
+        if keyring is None:
+            keyring = await ctx.key_service.ensure_app_keys(namespace, name)
+        key = keyring.active
+        sealed[provider.meta.name] = SealedClientSecret(
+            sealed=providersecrets.seal_client_secret(
+                key, secret, namespace=namespace, app=name, provider=provider.meta.name
+            ),
+            digest=providersecrets.secret_digest(key, secret),
+        )
+        results[provider.ref] = outcomes.READY
+    return sealed, results
+
+
+class _Missing(Exception):
+    """The client secret cannot be had; the message is the Provider's status message."""
+
+
+async def _client_secret(
+    ctx: context.ReconcileContext, namespace: str, ref: models.SecretKeyRef | None
+) -> str:
+    if ref is None:
+        raise _Missing(
+            "spec.oauth2.clientSecretRef: required unless spec.oauth2.clientAuthMethod is none; "
+            "name the Secret holding the client secret"
+        )
+    key = ref.key or DEFAULT_SECRET_KEY
+    if ctx.secrets is None:
+        raise _Missing(
+            f'spec.oauth2.clientSecretRef: Secret "{ref.name}" cannot be read here (no Secret '
+            "source); tokens are not refreshed until it can"
+        )
+    try:
+        data = await ctx.secrets(namespace, ref.name)
+    except secretrefs.SecretReadError as e:
+        raise _Missing(f"spec.oauth2.clientSecretRef: {e}; will retry") from None
+    if data is None:
+        raise _Missing(
+            f'spec.oauth2.clientSecretRef: Secret "{ref.name}" not found in namespace '
+            f'"{namespace}"; create it with key "{key}" holding the client secret (dev mode: a '
+            "v1 Secret document in the folder)"
+        )
+    value = data.get(key)
+    if not value:
+        raise _Missing(
+            f'spec.oauth2.clientSecretRef.key: Secret "{ref.name}" has no (non-empty) key '
+            f'"{key}"; add it, or set spec.oauth2.clientSecretRef.key to the key that holds '
+            "the client secret"
+        )
+    return value
 
 
 def compile_policy(
     app: models.App,
     providers: Iterable[models.Provider],
     grants: Iterable[models.Grant],
+    client_secrets: Mapping[str, SealedClientSecret] | None = None,
 ) -> policy.CompiledPolicy:
-    """Only resources of ``app`` (same namespace, ``appRef`` naming it) are taken."""
+    """Only resources of ``app`` (same namespace, ``appRef`` naming it) are taken.
+    ``client_secrets`` (from :func:`seal_client_secrets`) go into the OAuth2 Providers."""
     namespace, name = app.key
+    secrets = client_secrets or {}
     mine_providers = {
-        p.meta.name: _provider_policy(p)
+        p.meta.name: _provider_policy(p, secrets.get(p.meta.name))
         for p in sorted(providers, key=lambda p: p.meta.name)
         if p.meta.namespace == namespace and p.app_ref == name
     }
@@ -44,7 +139,7 @@ def compile_policy(
         "grants": mine_grants,
         "rules": [dict(rule) for rule in app.policy_rules],
     }
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(_digest_view(body), sort_keys=True).encode()).hexdigest()
     return {
         "namespace": namespace,
         "app": name,
@@ -73,7 +168,18 @@ async def publish_policy(ctx: context.ReconcileContext, compiled: policy.Compile
     raise storage_errors.ConflictError(f"policy of App {namespace}/{app}", None, None)
 
 
-def _provider_policy(provider: models.Provider) -> policy.ProviderPolicy:
+def _digest_view(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without sealed secrets (randomised on every seal); their keyed digests stay,
+    so the digest changes exactly when a secret or the App's active key does."""
+    view = copy.deepcopy(body)
+    for provider in view["providers"].values():
+        provider.get("oauth2", {}).pop("clientSecretSealed", None)
+    return view
+
+
+def _provider_policy(
+    provider: models.Provider, secret: SealedClientSecret | None = None
+) -> policy.ProviderPolicy:
     compiled: policy.ProviderPolicy = {
         "type": provider.type,
         "allowedHosts": list(provider.allowed_hosts),
@@ -87,7 +193,11 @@ def _provider_policy(provider: models.Provider) -> policy.ProviderPolicy:
             "clientAuthMethod": provider.oauth2.client_auth_method,
             "refreshMarginSeconds": provider.oauth2.refresh_margin_seconds,
             "tokenResponse": token_response_paths(provider.oauth2.token_response),
+            "scopeSeparator": provider.oauth2.scope_separator,
         }
+        if secret is not None:
+            compiled["oauth2"]["clientSecretSealed"] = secret.sealed
+            compiled["oauth2"]["clientSecretDigest"] = secret.digest
     return compiled
 
 
