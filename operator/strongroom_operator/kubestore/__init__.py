@@ -1,0 +1,12 @@
+"""The storage port on the Kubernetes API: sealed grant records and App documents as Secrets in
+the control plane's namespace, compare-and-swap by resourceVersion, change notification by watch.
+
+- ``config.ClusterConfig`` — where the API server is and how to authenticate
+  (``in_cluster()``, ``from_kubeconfig(path)``).
+- ``client.KubeClient`` — a small aiohttp client: JSON requests, typed errors, watch streams.
+- ``storage.KubernetesStorage`` — implements ``strongroom_core.storage.ports.Storage``; audit
+  goes to a delegate (the SQLite collector) until PostgreSQL arrives.
+- ``rootkeys.KubernetesRootKeyStore`` — the root keyring in a Secret, never deleted.
+
+Why the control plane's namespace: docs/architecture.md, "Where sealed records live".
+"""
