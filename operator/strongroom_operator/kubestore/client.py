@@ -69,6 +69,7 @@ class KubeClient:
         self.cluster = cluster
         self.request_timeout = request_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._streams: set[aiohttp.ClientResponse] = set()
 
     def __repr__(self) -> str:
         return f"KubeClient({self.cluster.server!r})"
@@ -79,6 +80,9 @@ class KubeClient:
             self._session = aiohttp.ClientSession(connector=connector)
 
     async def close(self) -> None:
+        """Also ends every open watch (its reader sees the connection closed)."""
+        for response in list(self._streams):
+            response.close()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -145,15 +149,19 @@ class KubeClient:
         ) as response:
             if response.status >= 400:
                 raise error_from(response.status, await _json(response))
-            buffer = b""
-            async for chunk in response.content.iter_any():
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        event = json.loads(line)
-                        if isinstance(event, dict):
-                            yield event
+            self._streams.add(response)
+            try:
+                buffer = b""
+                async for chunk in response.content.iter_any():
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            event = json.loads(line)
+                            if isinstance(event, dict):
+                                yield event
+            finally:
+                self._streams.discard(response)
 
 
 async def _json(response: aiohttp.ClientResponse) -> Any:
