@@ -39,14 +39,17 @@ async def test_expired_token_is_refreshed_before_the_call_and_the_call_says_so(
     assert token_endpoint.calls[0]["basic_secret_ok"]
     record = await world.grant()
     assert record.generation == 2
-    assert record.claim_holder is None and record.claim_expires_at is None
-    assert record.token_expires_at is not None and record.token_expires_at > time.time() + 3000
+    assert record.claim_holder is None
+    assert record.claim_expires_at is None
+    assert record.token_expires_at is not None
+    assert record.token_expires_at > time.time() + 3000
     assert api.seen == [token_endpoint.live_access()]
     events = harness.audit_events(car)
     use = [e for e in events if e["kind"] == "use"]
     refreshed = [e for e in events if e["kind"] == "grant.refreshed"]
     assert [e["refreshed"] for e in use] == [True]
-    assert len(refreshed) == 1 and refreshed[0]["grant"] == harness.GRANT
+    assert len(refreshed) == 1
+    assert refreshed[0]["grant"] == harness.GRANT
     assert refreshed[0]["reason"] == "generation 2"
 
 
