@@ -1,5 +1,5 @@
-"""The emulator's own tests use the shared ``kube`` fixture."""
+"""The emulator's own tests use the shared fixtures."""
 
-from tests.kube.fixtures import kube
+from tests.kube.fixtures import kube, raw
 
-__all__ = ["kube"]
+__all__ = ["kube", "raw"]

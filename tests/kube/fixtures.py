@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
-from tests.kube import emulator
+from tests.kube import apiclient, emulator
 
 
 @pytest.fixture
 async def kube() -> AsyncIterator[emulator.KubeEmulator]:
     async with emulator.KubeEmulator.start(bookmark_interval=0.2) as running:
         yield running
+
+
+@pytest.fixture
+async def raw(kube: emulator.KubeEmulator) -> AsyncIterator[apiclient.Raw]:
+    """Plain HTTP to the emulator, authenticated as admin."""
+    async with aiohttp.ClientSession() as session:
+        yield apiclient.Raw(kube, session)
