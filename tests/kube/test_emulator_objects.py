@@ -15,7 +15,8 @@ async def test_create_answers_201_with_server_assigned_metadata(raw: apiclient.R
     assert status == 201
     meta = first["metadata"]
     assert (meta["namespace"], meta["generation"]) == ("default", 1)
-    assert meta["uid"] and meta["creationTimestamp"]
+    assert meta["uid"]
+    assert meta["creationTimestamp"]
     _, second = await raw.call("POST", SECRETS, apiclient.secret("b"))
     assert int(second["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
     assert first["data"] == {"token": "eA=="}  # stringData folded into base64 data

@@ -54,7 +54,7 @@ async def test_field_selectors_on_name_and_namespace(raw: apiclient.Raw) -> None
     await raw.call("POST", SECRETS, apiclient.secret("b"))
     assert await names(raw, fieldSelector="metadata.name=a") == ["a"]
     assert await names(raw, fieldSelector="metadata.name!=a") == ["b"]
-    status, body = await raw.call(
+    _status, body = await raw.call(
         "GET", "/api/v1/secrets", params={"fieldSelector": "metadata.namespace=kube-system"}
     )
     assert [i["metadata"]["namespace"] for i in body["items"]] == ["kube-system"]
