@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -203,6 +204,10 @@ class Api:
     refuse: set[str] = field(default_factory=set)
     """Tokens answered 401 even though they are valid (revoked at the API)."""
     always_refuse: bool = False
+    bodies: list[str] = field(default_factory=list)
+    """SHA-256 of each request body, in order."""
+    before: Callable[[str], Awaitable[None]] | None = None
+    """Awaited with the presented token before the API decides (tests change the world here)."""
     _runner: web.AppRunner | None = None
 
     def url(self, path: str = "/data") -> str:
@@ -226,6 +231,9 @@ class Api:
         body = await request.read()
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.seen.append(token)
+        self.bodies.append(hashlib.sha256(body).hexdigest())
+        if self.before is not None:
+            await self.before(token)
         expires = self.endpoint.valid_access.get(token)
         if self.always_refuse or token in self.refuse or expires is None or expires <= time.time():
             return web.json_response({"message": "Bad credentials"}, status=401)
