@@ -13,6 +13,7 @@ import base64
 import json
 from typing import Any
 
+from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import keys, rootkeys
 from strongroom_core.storage import errors
 from strongroom_operator.kubestore import client
@@ -45,7 +46,7 @@ class KubernetesRootKeyStore:
         try:
             document = json.loads(base64.b64decode(secret["data"][DATA_KEY]))
         except (KeyError, TypeError, ValueError):
-            raise rootkeys.RootKeysMissingError(
+            raise sealing_errors.MalformedKeyDocumentError(
                 f"Secret {self.namespace}/{self.name} has no readable {DATA_KEY!r};"
                 " restore it from a backup (strongroom key import)"
             ) from None
