@@ -4,7 +4,8 @@
     from tests.kube.fixtures import kube  # noqa: F401  (re-exported fixture)
 
 ``kube`` is a running :class:`emulator.KubeEmulator` with the project's CRDs applied and the
-namespaces ``default``, ``kube-system`` and ``strongroom-system``.
+namespaces ``default``, ``kube-system`` and ``strongroom-system``; ``raw`` is a bare HTTP
+client to it (``await raw.call("GET", path)`` → ``(status, body)``) for wire-level assertions.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests import canary
 from tests.kube import apiclient, emulator
 
 
 @pytest.fixture
 async def kube() -> AsyncIterator[emulator.KubeEmulator]:
     async with emulator.KubeEmulator.start(bookmark_interval=0.2) as running:
+        canary.register(running.admin_token)  # no client or operator may ever log it
         yield running
 
 

@@ -38,7 +38,7 @@ async def running_operator(
     ``kopf.login_with_kubeconfig`` with ``KUBECONFIG=kube.kubeconfig``)."""
     if login:
 
-        @kopf.on.login(registry=registry)  # type: ignore[arg-type]
+        @kopf.on.login(registry=registry)
         def _login(**_: Any) -> kopf.ConnectionInfo:
             return connection_info(kube)
 

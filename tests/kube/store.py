@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import collections
 import copy
 import dataclasses
 import datetime
@@ -71,7 +70,9 @@ class Store:
         self.compacted = 0
         """Revisions up to this one are no longer in the log."""
         self.objects: dict[Key, dict[str, Any]] = {}
-        self.log: collections.deque[Event] = collections.deque()
+        self.log: list[Event] = []
+        """Contiguous revisions from ``compacted + 1``; trimmed in steps, so a watcher reading
+        from its cursor costs only the events it reads."""
         self.changed = asyncio.Event()
 
     # --- the log ----------------------------------------------------------------------------
@@ -91,8 +92,10 @@ class Store:
         else:
             self.objects[key] = obj
         self.log.append(Event(self.revision, res.key, type_, copy.deepcopy(obj), old))
-        while len(self.log) > self.history:
-            self.compacted = self.log.popleft().revision
+        if len(self.log) > self.history + max(1, self.history // 10):
+            excess = len(self.log) - self.history
+            self.compacted = self.log[excess - 1].revision
+            del self.log[:excess]
         self.wake()
         return copy.deepcopy(obj)
 
@@ -110,8 +113,7 @@ class Store:
             raise errors.gone(f"too old resource version: {revision} ({self.compacted + 1})")
         if not self.log or revision >= self.revision:
             return []
-        first = self.log[0].revision
-        return list(self.log)[max(0, revision - first + 1) :]
+        return self.log[max(0, revision - self.log[0].revision + 1) :]
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -35,8 +35,9 @@ async def test_kopf_sees_an_app_created_and_patches_its_status(
     seen: list[str] = []
 
     @kopf.on.create("strongroom.dev", "v1alpha1", "apps", registry=registry, id="created")
-    def created(name: str, **_: Any) -> dict[str, str]:
+    def created(name: str, body: kopf.Body, **_: Any) -> dict[str, str]:
         seen.append(name)
+        kopf.info(body, reason="Seen", message="the App was seen")
         return {"phase": "Seen"}
 
     async with kopfrun.running_operator(kube, registry):
@@ -47,7 +48,11 @@ async def test_kopf_sees_an_app_created_and_patches_its_status(
             return bool(found and (found.get("status") or {}).get("created") == {"phase": "Seen"})
 
         await until(handled)
+        await until(lambda: bool(kube.list("events", "default")))
     assert seen == ["shop"]
+    (event,) = kube.list("events", "default")
+    assert (event["reason"], event["message"]) == ("Seen", "the App was seen")
+    assert event["involvedObject"]["name"] == "shop"
     stored = kube.get("apps.strongroom.dev", "shop", "default")
     assert stored is not None
     assert stored["metadata"]["generation"] == 1  # status writes never bump the generation

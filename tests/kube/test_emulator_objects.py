@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.kube import apiclient, emulator, patching
@@ -88,7 +90,7 @@ async def test_strategic_merge_unions_finalizers_and_merges_named_lists(
     kube: emulator.KubeEmulator, raw: apiclient.Raw
 ) -> None:
     kube.create_pod("default", "web")
-    patch = {
+    patch: dict[str, Any] = {
         "metadata": {"finalizers": ["a"]},
         "spec": {"containers": [{"name": "app", "image": "example/app:2"}]},
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.kube import apiclient, emulator, patching
+from tests.kube import apiclient, emulator, errors, patching
 
 SECRETS = "/api/v1/namespaces/default/secrets"
 
@@ -128,7 +128,7 @@ async def test_the_log_keeps_only_its_history(raw: apiclient.Raw) -> None:
         rv = small.get("secrets", "first", "default")["metadata"]["resourceVersion"]  # type: ignore[index]
         for n in range(10):
             small.create_namespace(f"ns-{n}")
-        with pytest.raises(Exception, match="too old"):
+        with pytest.raises(errors.ApiError, match="too old"):
             small.store.events_after(int(rv))
 
 
