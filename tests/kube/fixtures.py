@@ -10,6 +10,7 @@ client to it (``await raw.call("GET", path)`` → ``(status, body)``) for wire-l
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -31,3 +32,14 @@ async def raw(kube: emulator.KubeEmulator) -> AsyncIterator[apiclient.Raw]:
     """Plain HTTP to the emulator, authenticated as admin."""
     async with aiohttp.ClientSession() as session:
         yield apiclient.Raw(kube, session)
+
+
+@pytest.fixture
+async def no_tasks_left_behind() -> AsyncIterator[None]:
+    """Fails a test that leaves asyncio tasks running (a watch, an operator); request it from
+    an autouse fixture in a conftest, as tests/kube/conftest.py does."""
+    before = asyncio.all_tasks()
+    yield
+    await asyncio.sleep(0)
+    left = [t for t in asyncio.all_tasks() - before - {asyncio.current_task()} if not t.done()]
+    assert not left, f"tasks left running: {left}"

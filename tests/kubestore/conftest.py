@@ -10,10 +10,10 @@ import pytest
 from strongroom_core.storage import sqlite
 from strongroom_operator.kubestore import client, config, storage
 from tests import canary, storage_contract
-from tests.kube import emulator
+from tests.kube import emulator, fixtures
 from tests.kube.fixtures import kube
 
-__all__ = ["backend", "kube", "kubestorage", "no_tasks_left_behind"]
+__all__ = ["backend", "kube", "kubestorage", "no_tasks_left_behind", "tasks_checked"]
 
 NAMESPACE = emulator.CONTROL_PLANE_NAMESPACE
 
@@ -65,11 +65,8 @@ async def backend(
 
 
 @pytest.fixture(autouse=True)
-async def no_tasks_left_behind() -> AsyncIterator[None]:
-    import asyncio
+def tasks_checked(no_tasks_left_behind: None) -> None:
+    """Every test here is checked for tasks left running."""
 
-    before = asyncio.all_tasks()
-    yield
-    await asyncio.sleep(0)
-    left = [t for t in asyncio.all_tasks() - before - {asyncio.current_task()} if not t.done()]
-    assert not left, f"tasks left running: {left}"
+
+no_tasks_left_behind = fixtures.no_tasks_left_behind
