@@ -53,8 +53,10 @@ class DevState:
         write_private(path, value + "\n")
         return value
 
-    def write_info(self, control_plane_url: str) -> None:
+    def write_info(self, control_plane_url: str, namespace: str = "", app: str = "") -> None:
         document = {"controlPlane": control_plane_url, "adminTokenFile": str(self.admin_token_file)}
+        if app:
+            document.update(namespace=namespace, app=app)
         write_private(self.info_file, json.dumps(document, indent=2) + "\n")
 
     def read_info(self) -> dict[str, str] | None:

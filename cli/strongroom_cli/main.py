@@ -8,13 +8,14 @@ import sys
 from collections.abc import Sequence
 
 from strongroom_cli import public_keys
-from strongroom_cli.commands import audit_query, dev, grant_import, seal
+from strongroom_cli.commands import agent_rotate, audit_query, dev, grant_import, seal
 
 # Errors a user can cause: printed as one line, exit status 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (
     seal.InputError,
     public_keys.PublicKeyError,
     audit_query.AuditQueryError,
+    agent_rotate.AgentRotateError,
     dev.DevModeError,
 )
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     grant_import.add_parser(grant.add_subparsers(dest="grant_command", required=True))
     audit = commands.add_parser("audit", help="read audit records")
     audit_query.add_parser(audit.add_subparsers(dest="audit_command", required=True))
+    agent = commands.add_parser("agent", help="work with Agents (API keys)")
+    agent_rotate.add_parser(agent.add_subparsers(dest="agent_command", required=True))
     return parser
 
 

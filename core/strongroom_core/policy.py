@@ -114,6 +114,47 @@ class GrantPolicy(TypedDict):
     """The Grant's ``spec.restrictions``; absent when it has none."""
 
 
+class IdentityClaimsWire(TypedDict):
+    userId: str
+    groups: str
+
+
+class IdentityWire(TypedDict):
+    """The App's ``spec.identity`` as the sidecar needs it to verify end users' JWTs
+    (``identity.config.from_spec`` reads it)."""
+
+    issuer: str
+    jwksURL: str
+    audiences: list[str]
+    algorithms: list[str]
+    claims: IdentityClaimsWire
+
+
+class AgentAccessWire(TypedDict):
+    """One ``spec.access`` entry of an Agent: ``grant`` or ``provider`` (with ``scopes``)."""
+
+    grant: NotRequired[str]
+    provider: NotRequired[str]
+    scopes: NotRequired[list[str]]
+    """Absent: every scope. Present: the grant's scopes must all be in this list."""
+
+
+class AgentKeyWire(TypedDict):
+    """An agent API key as the sidecar checks it: only the SHA-256 of the key, never the key."""
+
+    kid: str
+    sha256: str
+    """Hex SHA-256 of the whole key string."""
+    notAfter: NotRequired[float]
+    """Unix seconds after which the key stops working (set on rotation); absent: no end."""
+
+
+class AgentPolicy(TypedDict):
+    suspended: bool
+    access: list[AgentAccessWire]
+    keys: list[AgentKeyWire]
+
+
 class CompiledPolicy(TypedDict):
     namespace: str
     app: str
@@ -124,3 +165,7 @@ class CompiledPolicy(TypedDict):
     rules: list[dict[str, Any]]
     """The App's rules, each a :class:`RuleWire` (typed loosely so older producers still fit;
     ``rules.compile_policy`` checks every entry)."""
+    identity: NotRequired[IdentityWire]
+    """The App's JWT identity provider; absent when the App has none (user tokens are refused)."""
+    agents: NotRequired[dict[str, AgentPolicy]]
+    """The App's Agents by name: suspension, access set and key hashes."""

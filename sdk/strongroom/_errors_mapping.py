@@ -25,10 +25,23 @@ ERROR_TYPES: dict[str, type[_exceptions.SidecarError]] = {
     "ip_literal_not_allowed": _exceptions.PolicyDenied,
     "policy_denied": _exceptions.PolicyDenied,
     "agent_suspended": _exceptions.PolicyDenied,
+    "principal_mismatch": _exceptions.PolicyDenied,
+    "rate_limited": _exceptions.PolicyDenied,
+    "quota_exceeded": _exceptions.PolicyDenied,
     "principal_token_required": _exceptions.IdentityRequired,
     "invalid_user_token": _exceptions.IdentityRequired,
     "invalid_agent_key": _exceptions.IdentityRequired,
     "jwt_identity_not_available": _exceptions.IdentityRequired,
+    "identity_not_configured": _exceptions.IdentityRequired,
+    "malformed_token": _exceptions.IdentityRequired,
+    "algorithm_not_allowed": _exceptions.IdentityRequired,
+    "unknown_key": _exceptions.IdentityRequired,
+    "bad_signature": _exceptions.IdentityRequired,
+    "token_expired": _exceptions.IdentityRequired,
+    "token_not_yet_valid": _exceptions.IdentityRequired,
+    "wrong_issuer": _exceptions.IdentityRequired,
+    "wrong_audience": _exceptions.IdentityRequired,
+    "missing_claim": _exceptions.IdentityRequired,
     "reauthorization_required": _exceptions.ReauthorizationRequired,
     "grant_not_found": _exceptions.GrantNotFound,
     "provider_not_found": _exceptions.GrantNotFound,
@@ -43,7 +56,7 @@ ERROR_TYPES: dict[str, type[_exceptions.SidecarError]] = {
     "audit_unavailable": _exceptions.AuditUnavailable,
 }
 
-UNAVAILABLE_CODES = frozenset({"not_ready", "overloaded"})
+UNAVAILABLE_CODES = frozenset({"not_ready", "overloaded", "jwks_unavailable"})
 """Codes meaning "try again later": raised as `SidecarUnavailable`."""
 
 DETAIL_MAX_CHARS = 500

@@ -5,18 +5,26 @@ The tree (catch the level you can act on)::
     StrongroomError
     ├── UsageError (also a ValueError)   an argument or STRONGROOM_URL is invalid; nothing was sent
     ├── SidecarUnavailable               the sidecar cannot take calls now; retry later
-    │                                    (cannot connect; 503 not_ready, overloaded)
+    │                                    (cannot connect; 503 not_ready, overloaded,
+    │                                    jwks_unavailable: the identity provider's keys)
     └── SidecarError                     the sidecar refused or failed the call
         │                                (.code .status .title .detail .audit_id .response)
         ├── InvalidRequest               400 missing_target, invalid_target, invalid_header,
         │                                    grant_unspecified
         ├── IdentityRequired             401 principal_token_required, invalid_user_token,
-        │                                    invalid_agent_key; 501 jwt_identity_not_available
+        │                                    invalid_agent_key, identity_not_configured, and
+        │                                    the token codes: malformed_token,
+        │                                    algorithm_not_allowed, unknown_key, bad_signature,
+        │                                    token_expired, token_not_yet_valid, wrong_issuer,
+        │                                    wrong_audience, missing_claim (get a new token);
+        │                                    501 jwt_identity_not_available (older sidecars)
         ├── ReauthorizationRequired      401 reauthorization_required (the end user must connect
         │                                    the provider again)
         ├── PolicyDenied                 403 policy_denied, host_not_allowed, insecure_scheme,
         │                                    userinfo_in_url, ip_literal_not_allowed,
-        │                                    agent_suspended
+        │                                    agent_suspended, principal_mismatch;
+        │                                    429 rate_limited, quota_exceeded (the response's
+        │                                    Retry-After header says when to try again)
         ├── GrantNotFound                404 grant_not_found, provider_not_found
         ├── AmbiguousGrant               409 ambiguous_grant (name the grant explicitly)
         ├── GrantRevoked                 410 grant_revoked, grant_expired

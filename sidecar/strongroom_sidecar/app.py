@@ -21,6 +21,7 @@ from strongroom_sidecar import (
     credentials,
     forwarding,
     health,
+    identities,
     logs,
     metrics,
     proxy,
@@ -57,6 +58,7 @@ class Sidecar:
             self.metrics,
             retry_max=settings.watch_retry_max,
         )
+        self.identity = identities.Identity(settings)
         self._proxy = proxy.Proxy(
             settings,
             self.state,
@@ -66,6 +68,7 @@ class Sidecar:
             self.limit,
             self.metrics,
             self.refresher,
+            self.identity,
         )
         self._health = health.Health(
             self.state, self.metrics, self.audit, self.limit, lambda: self._stopping
@@ -87,6 +90,7 @@ class Sidecar:
         await self.client.open()
         await self.forwarder.open()
         await self.refresher.open()
+        await self.identity.fetcher.open()
         self.audit.start()
         grace = self.settings.shutdown_grace
         self._proxy_runner, self.proxy_port = await _serve(
@@ -138,6 +142,7 @@ class Sidecar:
             await self._health_runner.cleanup()
             self._health_runner = None
         await self.forwarder.close()
+        await self.identity.fetcher.close()
         await self.client.close()
         log.info("sidecar stopped")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from strongroom_core import audit
+from strongroom_core import audit, rules
 from strongroom_sidecar import problems
 
 TARGET = "Strongroom-Target"
@@ -24,6 +24,8 @@ AGENT_KEY = "Strongroom-Agent-Key"
 REASON = "Strongroom-Reason"
 CONTEXT = "Strongroom-Context"
 AUDIT_ID = "Strongroom-Audit-Id"
+NARROW = rules.NARROW_HEADER
+"""``Strongroom-Narrow``: a JSON object narrowing this one call (methods, paths, hosts)."""
 PREFIX = "strongroom-"
 
 MAX_TARGET_LENGTH = 8192
@@ -60,6 +62,7 @@ class CallHeaders:
     reason: str = ""
     context: dict[str, str] = field(default_factory=dict)
     trace_id: str = ""
+    narrowing: rules.Narrowing | None = None
 
 
 def parse(headers: Mapping[str, str]) -> CallHeaders:
@@ -83,7 +86,17 @@ def parse(headers: Mapping[str, str]) -> CallHeaders:
         reason=headers.get(REASON, "").strip()[: audit.MAX_REASON_LENGTH],
         context=_context(headers.get(CONTEXT)),
         trace_id=_trace_id(headers.get("traceparent", "")),
+        narrowing=_narrowing(headers.get(NARROW)),
     )
+
+
+def _narrowing(raw: str | None) -> rules.Narrowing | None:
+    if raw is None:
+        return None
+    try:
+        return rules.parse_narrowing(raw.strip())
+    except rules.NarrowingError as e:
+        raise problems.Refusal("invalid_header", str(e)) from None
 
 
 def _name(headers: Mapping[str, str], header: str) -> str | None:

@@ -38,13 +38,26 @@ CODES: dict[str, Code] = {
     "ip_literal_not_allowed": Code(403, "Target host is an IP literal"),
     "policy_denied": Code(403, "Policy denied the call"),
     "agent_suspended": Code(403, "The agent is suspended"),
+    "principal_mismatch": Code(403, "The grant belongs to another principal"),
+    # 429: a rate limit or quota of the policy (counted per sidecar); Retry-After says when
+    "rate_limited": Code(429, "A rate limit of the policy was exceeded"),
+    "quota_exceeded": Code(429, "A quota of the policy is used up"),
     # 401: the caller must prove who it acts for
     "principal_token_required": Code(401, "This grant needs the end user's token"),
     "invalid_user_token": Code(401, "The end user's token is not valid"),
+    "identity_not_configured": Code(401, "The App has no usable JWT identity provider"),
+    # the end user's token was refused; one stable code per reason (core identity.errors)
+    "malformed_token": Code(401, "The end user's token is malformed"),
+    "algorithm_not_allowed": Code(401, "The token's algorithm is not allowed"),
+    "unknown_key": Code(401, "The token's key id is not in the App's JWKS"),
+    "bad_signature": Code(401, "The token's signature does not verify"),
+    "token_expired": Code(401, "The end user's token has expired"),
+    "token_not_yet_valid": Code(401, "The end user's token is not valid yet"),
+    "wrong_issuer": Code(401, "The token was issued by another issuer"),
+    "wrong_audience": Code(401, "The token is meant for another audience"),
+    "missing_claim": Code(401, "The token lacks a required claim"),
     "invalid_agent_key": Code(401, "The agent key is not valid"),
     "reauthorization_required": Code(401, "The grant needs to be authorized again"),
-    # 501: asked for something this version does not do yet
-    "jwt_identity_not_available": Code(501, "JWT identity is not available yet"),
     # 404 / 409 / 410: which grant
     "grant_not_found": Code(404, "Grant not found"),
     "provider_not_found": Code(404, "Provider not found"),
@@ -60,6 +73,7 @@ CODES: dict[str, Code] = {
     "refresh_unavailable": Code(503, "The expired credential could not be refreshed yet"),
     "overloaded": Code(503, "The sidecar is at its concurrency limit"),
     "not_ready": Code(503, "The sidecar is not ready"),
+    "jwks_unavailable": Code(503, "The App's identity provider keys could not be fetched"),
 }
 
 
@@ -69,7 +83,14 @@ class Refusal(Exception):
     ``str()`` is the detail, which is safe to log: it never includes a secret.
     """
 
-    def __init__(self, code: str, detail: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        retry_after: int | None = None,
+        reason: str | None = None,
+    ) -> None:
         if code not in CODES:
             raise ValueError(f"unknown sidecar error code {code!r}")
         super().__init__(detail)
@@ -77,6 +98,8 @@ class Refusal(Exception):
         self.status = CODES[code].status
         self.detail = detail
         self.retry_after = retry_after
+        self.reason = reason
+        """For audit, after the code (a policy decision's reason); ``None``: the code alone."""
 
 
 def response(refusal: Refusal, extra_headers: dict[str, str] | None = None) -> web.Response:

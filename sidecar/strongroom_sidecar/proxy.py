@@ -12,12 +12,13 @@ refresh when the token has expired or the upstream refused it).
 
 from __future__ import annotations
 
+import math
 import time
 
 import yarl
 from aiohttp import web
 
-from strongroom_core import audit, injection, targets
+from strongroom_core import audit, injection, rules, targets
 from strongroom_core.storage import records
 from strongroom_sidecar import (
     audit_buffer,
@@ -25,6 +26,7 @@ from strongroom_sidecar import (
     decisions,
     forwarding,
     headers,
+    identities,
     logs,
     metrics,
     problems,
@@ -51,8 +53,10 @@ class Proxy:
         limit: shedding.ConcurrencyLimit,
         counters: metrics.Metrics,
         refresher: refreshing.Refresher,
+        identity: identities.Identity | None = None,
     ) -> None:
         self._refresher = refresher
+        self._identity = identity if identity is not None else identities.Identity(settings)
         self._settings = settings
         self._app = app
         self._creds = creds
@@ -97,14 +101,19 @@ class Proxy:
                 )
             call = headers.parse(request.headers)
             _describe_call(event, call)
-            record, provider = resolution.resolve(self._app, call)
+            resolved = await resolution.resolve(self._app, call, self._identity)
+            record, provider = resolved.record, resolved.provider
             event["grant"] = record.name
             event["provider"] = record.provider
-            event["principal"] = f"{record.principal_kind}:{record.principal_id}"
+            event["principal"] = resolved.principal
+            if resolved.agent is not None:
+                event["caller"] = resolved.agent.caller
             target = _check_target(call.target, provider, self._settings.allow_loopback_targets)
             event["host"] = _host(target)
             event["path"] = audit.redact_query(target.path_and_query)
-            decision = decisions.decide(record, self._app.policy, time.time())
+            now = time.time()
+            decision = decisions.decide(record, self._app.policy, now)
+            ruled = self._rules(request, call, record, target, event["caller"], now)
             reservation = self._audits.reserve()
             if reservation is None:
                 raise problems.Refusal(
@@ -115,18 +124,19 @@ class Proxy:
                 )
             allowed = True
             event["decision"] = "allow"
-            event["reason"] = decision.reason
+            event["reason"] = f"{resolved.reason}; {decision.reason}; {ruled}"
             record, event["refreshed"] = await self._refresher.fresh(record)
             response = await self._send(request, record, provider, target, event, outcome)
             event["status"] = outcome.status
             if outcome.reason:
-                event["reason"] = f"{decision.reason}; {outcome.reason}"
+                event["reason"] = f"{event['reason']}; {outcome.reason}"
             self._count(outcome.status, "allow", None)
             return response
         except problems.Refusal as refusal:
             event["status"] = refusal.status
             event["decision"] = "allow" if allowed else "deny"
-            event["reason"] = refusal.code if not allowed else f"{event['reason']}; {refusal.code}"
+            code = refusal.code if refusal.reason is None else f"{refusal.code}: {refusal.reason}"
+            event["reason"] = code if not allowed else f"{event['reason']}; {code}"
             self._count(refusal.status, event["decision"], refusal.code)
             return problems.response(refusal, {headers.AUDIT_ID: event["id"]})
         except Exception as e:
@@ -146,6 +156,41 @@ class Proxy:
                 self._audits.commit(reservation, event)
             else:
                 self._audits.record(event)
+
+    def _rules(
+        self,
+        request: web.Request,
+        call: headers.CallHeaders,
+        record: records.GrantRecord,
+        target: targets.Target,
+        caller: str,
+        now: float,
+    ) -> str:
+        """The policy rules' decision (docs/policy.md): the reason of an allow, or a refusal
+        carrying the deny reason into audit."""
+        compiled = self._app.rules
+        if compiled is None:
+            raise problems.Refusal("policy_denied", "the App's rules have not been compiled yet")
+        port = None if target.port == targets.DEFAULT_PORTS.get(target.scheme) else target.port
+        ruling = compiled.decide(
+            rules.CallFacts(
+                grant=record.name,
+                provider=record.provider,
+                principal_kind=record.principal_kind,
+                caller=caller,
+                method=request.method,
+                host=target.host,
+                path=target.path_and_query,
+                source_ip=request.remote,
+                port=port,
+                narrowing=call.narrowing,
+            ),
+            now,
+        )
+        if ruling.allowed:
+            return ruling.reason
+        retry = None if ruling.retry_after is None else max(1, math.ceil(ruling.retry_after))
+        raise problems.Refusal(ruling.code, ruling.reason, retry_after=retry, reason=ruling.reason)
 
     async def _send(
         self,

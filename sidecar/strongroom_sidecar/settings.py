@@ -93,6 +93,13 @@ class SidecarSettings:
     """Request bodies up to this many bytes are held so a call can be retried once after the
     upstream answered 401 and the token was refreshed; larger bodies stream and are not
     retried (the 401 reaches the caller)."""
+    jwks_timeout: float = 5.0
+    """Seconds one fetch of the App's JWKS (JWT identity) may take."""
+    jwks_min_refetch_seconds: float = 30.0
+    """Floor between two JWKS fetches, whatever triggers them (an unknown ``kid`` is chosen by
+    whoever sends the token, so without a floor random ids would flood the identity provider)."""
+    jwks_max_age_seconds: float = 3600.0
+    """A JWKS older than this is fetched again on the next lookup (old keys serve meanwhile)."""
 
     def __post_init__(self) -> None:
         if not self.control_plane_url.startswith(("https://", "http://")):
@@ -122,6 +129,8 @@ class SidecarSettings:
             "refresh_timeout",
             "refresh_backoff_initial",
             "refresh_backoff_max",
+            "jwks_timeout",
+            "jwks_max_age_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be more than 0 seconds")
@@ -130,6 +139,8 @@ class SidecarSettings:
                 f"refresh_lease: {self.refresh_lease:g}s must be longer than refresh_timeout "
                 f"({self.refresh_timeout:g}s), or a slow refresh could outlive its claim"
             )
+        if self.jwks_min_refetch_seconds < 0:
+            raise SettingsError("jwks_min_refetch_seconds: must be 0 or more seconds")
         if self.retry_body_limit < 0:
             raise SettingsError("retry_body_limit: must be 0 or more bytes")
 

@@ -16,10 +16,10 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from strongroom_core import policy
+from strongroom_core import policy, rules
 from strongroom_core.sealing import keys
 from strongroom_core.storage import records
-from strongroom_sidecar import providers
+from strongroom_sidecar import agents, providers
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,10 @@ class AppState:
         self.app = app
         self.policy: policy.CompiledPolicy | None = None
         self.providers: dict[str, providers.CompiledProvider] = {}
+        self.rules: rules.CompiledRules | None = None
+        """The policy's rules, compiled once per policy update (limit counts carried over)."""
+        self.agents: agents.Agents = agents.EMPTY
+        """The App's agents and their key hashes, compiled once per policy update."""
         self.grants: dict[str, records.GrantRecord] = {}
         self.keyring: keys.Keyring | None = None
         self.revision = 0
@@ -109,6 +113,8 @@ class AppState:
         if self.policy is not None and self.policy.get("digest") == compiled.get("digest"):
             return False
         self.providers = providers.compile_providers(compiled)
+        self.rules = rules.compile_policy(compiled, previous=self.rules)
+        self.agents = agents.Agents.compile(compiled.get("agents"))
         self.policy = compiled
         return True
 

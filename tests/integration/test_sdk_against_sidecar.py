@@ -80,7 +80,7 @@ async def test_the_provider_alone_resolves_its_single_system_grant(
         (
             {"grant": "alice-echo", "user_token": "a.b.c"},
             strongroom.IdentityRequired,
-            "jwt_identity_not_available",
+            "identity_not_configured",
         ),
         ({"grant": "expired-echo"}, strongroom.GrantRevoked, "grant_expired"),
     ],

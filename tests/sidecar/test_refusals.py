@@ -84,15 +84,16 @@ def target(upstream: Upstream, path: str = "/echo") -> str:
         ("principal_token_required", {"Strongroom-Grant": "alice"}),
         ("principal_token_required", {"Strongroom-Grant": "team"}),
         (
-            "jwt_identity_not_available",
+            "identity_not_configured",
             {"Strongroom-Grant": "alice", "Strongroom-User-Token": "eyJhbGciOi.x.y"},
         ),
         (
-            "jwt_identity_not_available",
+            "identity_not_configured",
             {"Strongroom-Provider": "echo", "Strongroom-User-Token": "eyJhbGciOi.x.y"},
         ),
         ("invalid_agent_key", {"Strongroom-Grant": "bot"}),
         ("invalid_agent_key", {"Strongroom-Grant": "echo-demo", "Strongroom-Agent-Key": "k"}),
+        ("invalid_header", {"Strongroom-Grant": "echo-demo", "Strongroom-Narrow": "[1]"}),
         ("policy_denied", {"Strongroom-Grant": "unlisted"}),
         ("grant_revoked", {"Strongroom-Grant": "revoked"}),
         ("grant_expired", {"Strongroom-Grant": "expired"}),

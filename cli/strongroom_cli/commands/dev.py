@@ -85,6 +85,7 @@ def print_banner(env: environment.DevEnvironment, out: TextIO) -> None:
         f"  echo upstream  {env.echo_url}",
         "",
         *_status_lines(env),
+        *_agent_key_lines(env),
         "",
         "Try:",
         f"  curl -sS {env.sidecar_url}/proxy -H 'Strongroom-Target: {env.echo_url}/hello' "
@@ -95,6 +96,13 @@ def print_banner(env: environment.DevEnvironment, out: TextIO) -> None:
         "",
     ]
     print("\n".join(lines), file=out, flush=True)
+
+
+def _agent_key_lines(env: environment.DevEnvironment) -> list[str]:
+    """Where new agent keys were written: the path only, never the key."""
+    lines = [f"  new agent key written to {path} (mode 0600)" for path in env.agent_key_files]
+    env.agent_key_files.clear()
+    return lines
 
 
 def _status_lines(env: environment.DevEnvironment) -> list[str]:
@@ -122,7 +130,7 @@ async def _watch_folder(env: environment.DevEnvironment, stop: asyncio.Event, ou
             print(f"strongroom dev: {e}; still serving what was loaded", file=out, flush=True)
             continue
         print("strongroom dev: folder changed, reloaded", file=out)
-        print("\n".join(_status_lines(env)), file=out, flush=True)
+        print("\n".join(_status_lines(env) + _agent_key_lines(env)), file=out, flush=True)
 
 
 def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:

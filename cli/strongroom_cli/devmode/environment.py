@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -17,7 +19,7 @@ from strongroom_core.resources import models
 from strongroom_core.sealing import publickey, rootkeys
 from strongroom_core.storage import sqlite
 from strongroom_operator.controlplane import auth, keyservice, server
-from strongroom_operator.reconcile import batch, context, outcomes, secretrefs
+from strongroom_operator.reconcile import agents, batch, context, outcomes, secretrefs
 from strongroom_sidecar import app as sidecar_app
 from strongroom_sidecar import settings as sidecar_settings
 
@@ -45,6 +47,8 @@ class DevOptions:
     """Print every audit event as a JSON line (the sidecar's own stdout)."""
     audit_buffer_size: int = 10000
     """Audit events the sidecar holds while the control plane is away; then calls get 503."""
+    sidecar_overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Extra ``SidecarSettings`` fields (tests: e.g. ``jwks_min_refetch_seconds``)."""
 
 
 @dataclass(slots=True)
@@ -63,6 +67,8 @@ class DevEnvironment:
     _echo: echo_upstream.EchoServer
     _sidecar: sidecar_app.Sidecar
     _echo_credential: str = field(repr=False)
+    agent_key_files: list[Path] = field(default_factory=list)
+    """Files written this run with a new agent key (each key once; printed by `strongroom dev`)."""
 
     @classmethod
     async def start(cls, options: DevOptions) -> DevEnvironment:
@@ -91,11 +97,13 @@ class DevEnvironment:
         await rootkeys.load_or_create(root_store)
         sealing_key = _sealing_key(state)
         keys = keyservice.KeyService(storage, root_store)
+        key_files: list[Path] = []
         ctx = context.ReconcileContext(
             storage=storage,
             key_service=keys,
             sealing_key=sealing_key,
             secrets=secretrefs.MappingSecrets(loaded.secrets),
+            agent_keys=_agent_key_writer(state, key_files),
         )
         echo_credential = secrets.token_urlsafe(32)
         report = await batch.reconcile_all(
@@ -131,6 +139,7 @@ class DevEnvironment:
                 audit_stdout=options.audit_stdout,
                 audit_buffer_size=options.audit_buffer_size,
                 shutdown_grace=5.0,
+                **dict(options.sidecar_overrides),
             )
         )
         try:
@@ -141,7 +150,7 @@ class DevEnvironment:
             await echo.stop()
             await runner.cleanup()
             raise
-        state.write_info(control_plane_url)
+        state.write_info(control_plane_url, namespace, app_name)
         return cls(
             options=options,
             app=app,
@@ -157,6 +166,7 @@ class DevEnvironment:
             _echo=echo,
             _sidecar=sidecar,
             _echo_credential=echo_credential,
+            agent_key_files=key_files,
         )
 
     async def reload(self) -> None:
@@ -225,6 +235,21 @@ def with_echo_credentials(
             )
         result.append(resource)
     return result
+
+
+def _agent_key_writer(
+    state: devstate.DevState, written: list[Path]
+) -> Callable[[agents.IssuedKey], Awaitable[None]]:
+    """Dev mode hands a new Agent's first key over as ``<state>/agents/<name>.key`` (0600)."""
+
+    async def write(key: agents.IssuedKey) -> None:
+        folder = state.root / "agents"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{key.agent}.key"
+        devstate.write_private(path, key.plaintext + "\n")
+        written.append(path)
+
+    return write
 
 
 def _sealing_key(state: devstate.DevState) -> publickey.SealingKey:

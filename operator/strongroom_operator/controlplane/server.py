@@ -13,6 +13,7 @@ from aiohttp import web
 
 from strongroom_operator.controlplane import (
     problems,
+    routes_agents,
     routes_audit,
     routes_grants,
     routes_keys,
@@ -47,6 +48,7 @@ def build_app(cp: ControlPlane) -> web.Application:
         routes_grants.routes,
         routes_watch.routes,
         routes_audit.routes,
+        routes_agents.routes,
     ):
         app.router.add_routes(table)
     app.on_shutdown.append(_stop_watches)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from strongroom_core.resources import models
-from strongroom_operator.reconcile import apps, context, grants, outcomes, policies
+from strongroom_operator.reconcile import agents, apps, context, grants, outcomes, policies
 
 Report = dict[models.Ref, outcomes.Outcome]
 
@@ -20,6 +20,7 @@ async def reconcile_all(
     app_list = [r for r in resources if isinstance(r, models.App)]
     providers = {r.key: r for r in resources if isinstance(r, models.Provider)}
     grant_list = [r for r in resources if isinstance(r, models.Grant)]
+    agent_list = [r for r in resources if isinstance(r, models.Agent)]
 
     for app in app_list:
         report[app.ref] = await apps.reconcile_app(ctx, app)
@@ -30,8 +31,22 @@ async def reconcile_all(
             ctx, app, providers.values()
         )
         report.update(provider_outcomes)
-        compiled = policies.compile_policy(app, providers.values(), grant_list, secrets)
+        agent_wire, issued, agent_outcomes = await agents.agent_policies(ctx, app, agent_list)
+        report.update(agent_outcomes)
+        compiled = policies.compile_policy(
+            app, providers.values(), grant_list, secrets, agents=agent_wire
+        )
         await policies.publish_policy(ctx, compiled)
+        for key in issued:
+            ref: models.Ref = ("Agent", key.namespace, key.agent)
+            if ctx.agent_keys is not None:
+                await ctx.agent_keys(key)
+            else:
+                report[ref] = outcomes.pending(
+                    "KeyUndelivered",
+                    "a first API key was generated but nothing here can hand it over; get a "
+                    "new one with `strongroom agent rotate`",
+                )
     for grant in grant_list:
         provider = providers.get((grant.meta.namespace, grant.provider_ref))
         report[grant.ref] = await grants.reconcile_grant(ctx, grant, provider)
@@ -39,10 +54,6 @@ async def reconcile_all(
         report.setdefault(provider.ref, outcomes.READY)
     for app in app_list:
         await _forget_departed_grants(ctx, app, grant_list)
-    for agent in (r for r in resources if isinstance(r, models.Agent)):
-        report[agent.ref] = outcomes.pending(
-            "AgentsNotYetSupported", "Agents are accepted but take effect with the agents feature"
-        )
     return report
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from strongroom_core import injection, policy
+from strongroom_core import injection, policy, rules
 from strongroom_core.resources import models
 from strongroom_core.sealing import providersecrets
 from strongroom_core.storage import errors as storage_errors
@@ -113,9 +113,13 @@ def compile_policy(
     providers: Iterable[models.Provider],
     grants: Iterable[models.Grant],
     client_secrets: Mapping[str, SealedClientSecret] | None = None,
+    agents: Mapping[str, policy.AgentPolicy] | None = None,
 ) -> policy.CompiledPolicy:
     """Only resources of ``app`` (same namespace, ``appRef`` naming it) are taken.
-    ``client_secrets`` (from :func:`seal_client_secrets`) go into the OAuth2 Providers."""
+    ``client_secrets`` (from :func:`seal_client_secrets`) go into the OAuth2 Providers;
+    ``agents`` (from ``reconcile.agents.agent_policies``) become ``agents``; the App's identity
+    settings, rules and each Grant's restrictions are carried as ``identity``, ``rules`` and
+    ``grants[*].restrictions``."""
     namespace, name = app.key
     secrets = client_secrets or {}
     mine_providers = {
@@ -123,30 +127,59 @@ def compile_policy(
         for p in sorted(providers, key=lambda p: p.meta.name)
         if p.meta.namespace == namespace and p.app_ref == name
     }
+    grant_list = list(grants)
+    app_rules, restrictions = rules.to_wire(app, grant_list)
     mine_grants: dict[str, policy.GrantPolicy] = {
         g.meta.name: {
             "provider": g.provider_ref,
             "principal": {"kind": g.principal.kind, "id": g.principal.id},
             "scopes": list(g.scopes),
         }
-        for g in sorted(grants, key=lambda g: g.meta.name)
+        for g in sorted(grant_list, key=lambda g: g.meta.name)
         if g.meta.namespace == namespace and g.app_ref == name
     }
+    for grant_name, restricted in restrictions.items():
+        if grant_name in mine_grants:
+            mine_grants[grant_name]["restrictions"] = restricted
     body: dict[str, Any] = {
         "namespace": namespace,
         "app": name,
         "providers": mine_providers,
         "grants": mine_grants,
-        "rules": [dict(rule) for rule in app.policy_rules],
+        "rules": [dict(rule) for rule in app_rules],
     }
-    digest = hashlib.sha256(json.dumps(_digest_view(body), sort_keys=True).encode()).hexdigest()
-    return {
+    if app.identity is not None:
+        body["identity"] = identity_wire(app.identity)
+    if agents:
+        body["agents"] = {k: agents[k] for k in sorted(agents)}
+    compiled: policy.CompiledPolicy = {
         "namespace": namespace,
         "app": name,
-        "digest": digest,
+        "digest": policy_digest(body),
         "providers": mine_providers,
         "grants": mine_grants,
         "rules": body["rules"],
+    }
+    if "identity" in body:
+        compiled["identity"] = body["identity"]
+    if "agents" in body:
+        compiled["agents"] = body["agents"]
+    return compiled
+
+
+def policy_digest(body: Mapping[str, Any]) -> str:
+    """The ``digest`` of a compiled policy body (every field but ``digest`` itself)."""
+    view = _digest_view({k: v for k, v in body.items() if k != "digest"})
+    return hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
+
+
+def identity_wire(identity: models.Identity) -> policy.IdentityWire:
+    return {
+        "issuer": identity.issuer,
+        "jwksURL": identity.jwks_url,
+        "audiences": list(identity.audiences),
+        "algorithms": list(identity.algorithms),
+        "claims": {"userId": identity.user_id_claim, "groups": identity.groups_claim},
     }
 
 
