@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 import yaml
 
-from strongroom_operator.kubestore import client, config, storage
+from strongroom_operator.kubestore import client, config, connecting, storage
 from tests import canary
 from tests.kube import emulator
 
@@ -126,3 +126,22 @@ def test_in_cluster_outside_a_cluster_says_to_give_a_kubeconfig(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(config.ConfigError, match="kubeconfig"):
         config.in_cluster()
+
+
+async def test_open_storage_finds_the_cluster_from_kubeconfig_env(
+    kube: emulator.KubeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    opened = await connecting.open_storage(namespace=NAMESPACE)
+    try:
+        assert opened.namespace == NAMESPACE
+        assert await opened.current_revision() > 0
+    finally:
+        await opened.close()
+
+
+async def test_open_storage_without_a_namespace_says_to_pass_one(
+    kube: emulator.KubeEmulator,
+) -> None:
+    with pytest.raises(config.ConfigError, match="namespace="):
+        await connecting.open_storage(kubeconfig=kube.kubeconfig)

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import dataclasses
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -69,6 +70,18 @@ async def test_a_watch_from_zero_yields_the_current_state_then_live_changes(
     assert seen[2].grant.sealed == "new"
 
 
+async def reopened_from(kube: emulator.KubeEmulator, revision: int) -> None:
+    def reopened() -> bool:
+        for _, path in kube.requests:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            if "watch" in query and int(query.get("resourceVersion", ["0"])[0]) >= revision:
+                return True
+        return False
+
+    while not reopened():
+        await asyncio.sleep(0.05)
+
+
 class RacingClient(client.KubeClient):
     """The real client, plus another writer that changes the Secret's labels between the
     storage's read and its write, once."""
@@ -124,9 +137,11 @@ async def test_a_quiet_apps_watch_survives_compaction_through_bookmarks(
             storage_contract.collect(store.watch("team-a", "quiet", since), 1)
         )
         await storage_contract.write_many(store, "busy", 20)
-        await asyncio.sleep(0.5)  # a bookmark moves the quiet watch's cursor past the writes
+        target = await store.current_revision()
+        # A bookmark moves the quiet watch's cursor past the busy writes; it shows when the
+        # watch, timed out, reopens from there.
+        await asyncio.wait_for(reopened_from(kube, target), 20)
         kube.compact()
-        await asyncio.sleep(1.2)  # the watch times out and reopens from the bookmark
         await store.replace_grant(dataclasses.replace(quiet, sealed="new"), 1)
         (change,) = await watcher
         assert change.grant is not None

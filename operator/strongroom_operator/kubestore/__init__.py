@@ -6,6 +6,8 @@ the control plane's namespace, compare-and-swap by resourceVersion, change notif
 - ``client.KubeClient`` — a small aiohttp client: JSON requests, typed errors, watch streams.
 - ``storage.KubernetesStorage`` — implements ``strongroom_core.storage.ports.Storage``; audit
   goes to a delegate (the SQLite collector) until PostgreSQL arrives.
+- ``connecting.open_storage(namespace=, kubeconfig=, audit=)`` — the above in one call
+  (kubeconfig argument, ``$KUBECONFIG``, or in-cluster).
 - ``rootkeys.KubernetesRootKeyStore`` — the root keyring in a Secret, never deleted.
 
 Why the control plane's namespace: docs/architecture.md, "Where sealed records live".
