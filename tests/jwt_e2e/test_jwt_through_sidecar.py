@@ -72,7 +72,8 @@ async def test_two_group_grants_at_the_same_level_are_ambiguous_never_a_guess(
     token = signer.token(claims(sub="carol", groups=["staff", "ops"]))
     reply = await devworld.call(jwt_env, as_user(token, **{"Strongroom-Provider": "echo"}))
     assert (reply.status, reply.code) == (409, "ambiguous_grant")
-    assert "ops-echo" in reply.body["detail"] and "staff-echo" in reply.body["detail"]
+    assert "ops-echo" in reply.body["detail"]
+    assert "staff-echo" in reply.body["detail"]
 
 
 async def test_a_user_without_any_grant_for_the_provider_is_not_found(
