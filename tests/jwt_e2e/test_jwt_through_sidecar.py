@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -120,7 +121,9 @@ def _tampered(token: str) -> str:
     return f"{head}.{forged}.{signature}"
 
 
-ATTACKS = {
+Attack = tuple[Callable[[factories.Signer], str], str]
+
+ATTACKS: dict[str, Attack] = {
     "alg_none": (
         lambda s: factories.unsigned_token(claims(), alg="none"),
         "algorithm_not_allowed",
