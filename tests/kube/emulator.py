@@ -172,6 +172,29 @@ class KubeEmulator:
                 if document and document.get("kind") == "CustomResourceDefinition":
                     self.create(document)
 
+    def enable_kopf_peering(self, name: str = "default") -> dict[str, Any]:
+        """kopf's peering CRDs (``kopf.dev/v1`` ClusterKopfPeering and KopfPeering) and a
+        cluster peering object ``name``, for tests of several operator replicas
+        (``kopf.operator(..., standalone=False, peering_name=name, clusterwide=True)``)."""
+        for kind, scope in (("ClusterKopfPeering", "Cluster"), ("KopfPeering", "Namespaced")):
+            plural = f"{kind.lower()}s"
+            self.create(
+                {
+                    "apiVersion": "apiextensions.k8s.io/v1",
+                    "kind": "CustomResourceDefinition",
+                    "metadata": {"name": f"{plural}.kopf.dev"},
+                    "spec": {
+                        "group": "kopf.dev",
+                        "scope": scope,
+                        "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+                        "versions": [{"name": "v1", "served": True, "storage": True}],
+                    },
+                }
+            )
+        return self.create(
+            {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}}
+        )
+
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create as a POST would (201 semantics; ``errors.ApiError`` on failure)."""
         namespace = (obj.get("metadata") or {}).get("namespace", "")

@@ -32,10 +32,13 @@ async def running_operator(
     registry: kopf.OperatorRegistry,
     *,
     login: bool = True,
+    priority: int | None = None,
     **options: Any,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """``login=False`` leaves login to the registry's own handlers (e.g.
-    ``kopf.login_with_kubeconfig`` with ``KUBECONFIG=kube.kubeconfig``)."""
+    ``kopf.login_with_kubeconfig`` with ``KUBECONFIG=kube.kubeconfig``). For several replicas:
+    ``kube.enable_kopf_peering()`` then ``standalone=False, peering_name="default"`` and a
+    ``priority`` each."""
     if login:
 
         @kopf.on.login(registry=registry)
@@ -46,6 +49,8 @@ async def running_operator(
         settings.watching.server_timeout = 10
         settings.watching.reconnect_backoff = 0.1
         settings.posting.enabled = True
+        if priority is not None:
+            settings.peering.priority = priority
 
     kopf.on.startup(registry=registry)(tune)
     stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -53,9 +58,8 @@ async def running_operator(
         kopf.operator(
             registry=registry,
             clusterwide=True,
-            standalone=True,
             stop_flag=stop,
-            **options,
+            **{"standalone": True, **options},
         )
     )
     try:

@@ -98,3 +98,36 @@ async def test_kopf_logs_in_with_the_emulators_kubeconfig(
     async with kopfrun.running_operator(kube, registry, login=False):
         kube.create(app("shop"))
         await until(lambda: seen == ["shop"])
+
+
+async def test_two_peered_operators_let_only_the_higher_priority_one_handle(
+    kube: emulator.KubeEmulator,
+) -> None:
+    kube.enable_kopf_peering()
+    handled: list[str] = []
+
+    def registry_of(replica: str) -> kopf.OperatorRegistry:
+        registry = kopf.OperatorRegistry()
+
+        @kopf.on.create("strongroom.dev", "v1alpha1", "apps", registry=registry)
+        def created(name: str, **_: Any) -> None:
+            handled.append(replica)
+
+        return registry
+
+    peered = {"standalone": False, "peering_name": "default"}
+    async with (
+        kopfrun.running_operator(kube, registry_of("low"), priority=100, **peered),
+        kopfrun.running_operator(kube, registry_of("high"), priority=200, **peered),
+    ):
+
+        def both_announced() -> bool:
+            peering = kube.get("clusterkopfpeerings.kopf.dev", "default")
+            return len((peering or {}).get("status") or {}) == 2
+
+        await until(both_announced)
+        await asyncio.sleep(0.5)  # the low-priority one pauses on seeing the other
+        kube.create(app("shop"))
+        await until(lambda: bool(handled))
+        await asyncio.sleep(0.5)
+    assert handled == ["high"]
