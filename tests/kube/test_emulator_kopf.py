@@ -116,9 +116,10 @@ async def test_two_peered_operators_let_only_the_higher_priority_one_handle(
         return registry
 
     peered: dict[str, Any] = {"standalone": False, "peering_name": "default"}
-    async with (
-        kopfrun.running_operator(kube, registry_of("low"), priority=100, **peered),
-        kopfrun.running_operator(kube, registry_of("high"), priority=200, **peered),
+    async with kopfrun.running_operators(
+        kube,
+        kopfrun.Replica(registry_of("low"), priority=100, options=peered),
+        kopfrun.Replica(registry_of("high"), priority=200, options=peered),
     ):
 
         def both_announced() -> bool:
