@@ -101,13 +101,14 @@ class Proxy:
                 )
             call = headers.parse(request.headers)
             _describe_call(event, call)
-            resolved = await resolution.resolve(self._app, call, self._identity)
+            agent = resolution.authenticate(self._app, call)
+            if agent is not None:
+                event["caller"] = agent.caller
+            resolved = await resolution.resolve(self._app, call, self._identity, agent)
             record, provider = resolved.record, resolved.provider
             event["grant"] = record.name
             event["provider"] = record.provider
             event["principal"] = resolved.principal
-            if resolved.agent is not None:
-                event["caller"] = resolved.agent.caller
             target = _check_target(call.target, provider, self._settings.allow_loopback_targets)
             event["host"] = _host(target)
             event["path"] = audit.redact_query(target.path_and_query)

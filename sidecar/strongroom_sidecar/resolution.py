@@ -39,13 +39,23 @@ class Resolved:
     """Why this grant (and, for an agent, which access entry allowed it)."""
 
 
+def authenticate(app: state.AppState, call: headers.CallHeaders) -> agents.Agent | None:
+    """The agent whose key the call carries (``None`` without a key), or a refusal."""
+    if call.agent_key is None:
+        return None
+    return app.agents.authenticate(call.agent_key, time.time())
+
+
 async def resolve(
-    app: state.AppState, call: headers.CallHeaders, identity: identities.Identity
+    app: state.AppState,
+    call: headers.CallHeaders,
+    identity: identities.Identity,
+    agent: agents.Agent | None = None,
 ) -> Resolved:
-    """The grant, its compiled provider and the principal, or a :class:`problems.Refusal`."""
-    agent = None
-    if call.agent_key is not None:
-        agent = app.agents.authenticate(call.agent_key, time.time())
+    """The grant, its compiled provider and the principal, or a :class:`problems.Refusal`.
+    ``agent`` is what :func:`authenticate` found for this call."""
+    if agent is None and call.agent_key is not None:
+        agent = authenticate(app, call)
     user = None
     if call.user_token is not None:
         wire = app.policy.get("identity") if app.policy is not None else None
@@ -164,6 +174,13 @@ def _for_agent(
     reachable = {n for n in agent.access.grants if _provider_of(app, n) == provider}
     if agent.access.allows_provider(provider):
         reachable.update(app.grants_for_provider(provider, "system"))
+    # System grants the access set really allows (an entry's scopes may rule some out; user
+    # and group grants need their principal's token, so they are never picked without one).
+    reachable = {
+        n
+        for n in reachable
+        if app.grants[n].principal_kind == "system" and _allowed(agent, app.grants[n])
+    }
     if not reachable:
         raise problems.Refusal(
             "policy_denied",
@@ -181,6 +198,12 @@ def _for_agent(
     return app.grants[name], (
         f"grant {name!r}, the only grant of provider {provider!r} agent {agent.name} may use"
     )
+
+
+def _allowed(agent: agents.Agent, record: records.GrantRecord) -> bool:
+    return agent.access.check(
+        record.name, record.provider, record.principal_kind, record.principal_id, record.scopes
+    )[0]
 
 
 def _provider_of(app: state.AppState, grant: str) -> str | None:
