@@ -76,25 +76,30 @@ class Agents:
         try:
             kid = keys.kid_of(key)
         except keys.KeyFormatError as e:
-            raise problems.Refusal("invalid_agent_key", f"{headers.AGENT_KEY}: {e}") from None
+            raise problems.Refusal(
+                "invalid_agent_key", f"{headers.AGENT_KEY}: {e}", reason="malformed key"
+            ) from None
         entry = self._by_kid.get(kid)
         if entry is None or not hmac.compare_digest(keys.digest(key), entry.sha256):
             raise problems.Refusal(
                 "invalid_agent_key",
                 f"{headers.AGENT_KEY}: key {kid} is not a key of any agent of this App (revoked, "
                 "pruned, or mistyped)",
+                reason=f"key {kid} unknown or its hash does not match",
             )
         if now >= entry.not_after:
             raise problems.Refusal(
                 "invalid_agent_key",
                 f"{headers.AGENT_KEY}: key {kid} of agent {entry.agent} was rotated and its "
                 "overlap has ended; use the agent's current key",
+                reason=f"key {kid} of agent {entry.agent} past its notAfter",
             )
         agent = self.by_name[entry.agent]
         if agent.suspended:
             raise problems.Refusal(
                 "agent_suspended",
                 f"agent {agent.name} is suspended (spec.suspended); resume it to make calls",
+                reason=f"agent {agent.name} suspended",
             )
         return agent
 

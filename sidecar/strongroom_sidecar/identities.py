@@ -70,10 +70,12 @@ class JwksFetcher:
         async with self._session.get(url, allow_redirects=False) as response:
             if response.status != 200:
                 raise FetchError(f"{url} answered HTTP {response.status} (redirects not followed)")
-            body = await response.content.read(jwks.MAX_DOCUMENT_BYTES + 1)
-        if len(body) > jwks.MAX_DOCUMENT_BYTES:
-            raise FetchError(f"{url} served more than {jwks.MAX_DOCUMENT_BYTES} bytes")
-        return body
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > jwks.MAX_DOCUMENT_BYTES:
+                    raise FetchError(f"{url} served more than {jwks.MAX_DOCUMENT_BYTES} bytes")
+        return bytes(body)
 
 
 @dataclass(frozen=True, slots=True)
