@@ -20,7 +20,7 @@ from strongroom_core.sealing import bindings, credentials, publickey
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import records
-from strongroom_operator.reconcile import context, outcomes, policies
+from strongroom_operator.reconcile import context, outcomes, policies, secretcredentials
 
 _CAS_ATTEMPTS = 5
 _DEV_UID_NAMESPACE = uuid.UUID("6f1d2c3e-8a54-4c0e-9d55-5b7a4c1f2e90")
@@ -87,16 +87,15 @@ async def _desired_record(
 ) -> records.GrantRecord | None:
     sealed_value = grant.credential.sealed_value if grant.credential else None
     secret_ref = grant.credential.secret_ref if grant.credential else None
-    if secret_ref is not None and existing is None:
-        raise GrantProblem(
-            outcomes.pending(
-                "SecretRefNotSupportedHere",
-                "spec.credential.secretRef: plain Secrets are read by the operator in a "
-                "cluster; here use spec.credential.sealedValue from `strongroom seal`",
-            )
-        )
     digest = hashlib.sha256(sealed_value.encode()).hexdigest() if sealed_value else ""
-    if sealed_value and (existing is None or existing.source_digest != digest):
+    plain = await _from_secret_ref(ctx, grant, provider, existing) if secret_ref else None
+    if plain is not None:
+        record = await _record_from_credential(ctx, grant, plain[0], plain[1], plain[2])
+        if existing is not None:
+            record = dataclasses.replace(
+                record, version=existing.version, generation=existing.generation + 1
+            )
+    elif sealed_value and (existing is None or existing.source_digest != digest):
         record = await _record_from_sealed_value(ctx, grant, provider, sealed_value, digest)
         if existing is not None:
             record = dataclasses.replace(
@@ -140,6 +139,49 @@ async def _record_from_sealed_value(
             )
         ) from None
     credential, token_expires_at = _checked_credential(provider, opened)
+    return await _record_from_credential(ctx, grant, credential, token_expires_at, digest)
+
+
+async def _from_secret_ref(
+    ctx: context.ReconcileContext,
+    grant: models.Grant,
+    provider: models.Provider,
+    existing: records.GrantRecord | None,
+) -> tuple[dict[str, str], float | None, str] | None:
+    """(credential, token expiry, source digest) when the referenced Secret holds a credential
+    the record does not have yet; ``None`` when the record is current, or the Secret is gone
+    (deleted after sealing, as the operator may do) and the record stays."""
+    try:
+        credential = await secretcredentials.read(ctx, grant, provider)
+    except secretcredentials.SecretCredentialProblem as problem:
+        raise GrantProblem(problem.outcome) from None
+    if credential is None:
+        if existing is None:
+            raise GrantProblem(secretcredentials.missing_secret(grant))
+        return None
+    digest = await secretcredentials.digest(ctx, grant, credential)
+    if existing is not None and existing.source_digest == digest:
+        return None
+    try:
+        expires_at = float(credential["expires_at"]) if credential.get("expires_at") else None
+    except ValueError:
+        raise GrantProblem(
+            outcomes.invalid(
+                "CredentialInvalid",
+                'spec.credential.secretRef: the Secret\'s "expires_at" must be unix seconds',
+            )
+        ) from None
+    return credential, expires_at, digest
+
+
+async def _record_from_credential(
+    ctx: context.ReconcileContext,
+    grant: models.Grant,
+    credential: dict[str, str],
+    token_expires_at: float | None,
+    digest: str,
+) -> records.GrantRecord:
+    namespace, name = grant.key
     keyring = await ctx.key_service.ensure_app_keys(namespace, grant.app_ref)
     uid = grant_uid(grant)
     record = records.GrantRecord(
