@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any, get_args
 
 from strongroom_core import audit
-from strongroom_operator.controlplane import auth, bodies, problems
+from strongroom_operator.controlplane import auth, bodies, problems, refusals
 
 MAX_ID_LENGTH = 128
 MAX_STRING_LENGTH = 4096
 
-_KINDS = get_args(audit.EventKind)
+_KINDS = (*get_args(audit.EventKind), refusals.AUTH_REFUSED)
+"""``auth.refused`` arrives from other control-plane replicas forwarding to the collector."""
 _DECISIONS = get_args(audit.Decision)
 
 
@@ -90,6 +91,8 @@ def _check(index: int, event: Any, caller: auth.Caller) -> dict[str, Any]:
                 raise problems.invalid(f"{where}.{field}", f"expected {expected}")
             kept[field] = event[field]
     if caller.kind == "sidecar":
+        if kept["kind"] == refusals.AUTH_REFUSED:
+            raise problems.forbidden(f"{where}.kind: only the control plane records refusals")
         for field in ("namespace", "app"):
             if kept[field] != getattr(caller, field):
                 raise problems.forbidden(

@@ -1,8 +1,13 @@
 """Who is calling: the bearer token becomes a :class:`Caller`.
 
-Dev mode uses :class:`StaticTokenAuthenticator`; in a cluster a TokenReview authenticator
-(next issue) checks the sidecar's projected ServiceAccount token (audience ``strongroom``) and
-the pod it is bound to. Tokens never appear in logs, problems or reprs.
+Dev mode uses :class:`StaticTokenAuthenticator`; in a cluster
+``tokenreview.TokenReviewAuthenticator`` checks the sidecar's projected ServiceAccount token
+(audience ``strongroom``) and the pod it is bound to. Tokens never appear in logs, problems or
+reprs.
+
+The token comes from ``Authorization: Bearer``, or, when that header is absent, from
+``Strongroom-Authorization: Bearer``: the Kubernetes API server's service proxy (``kubectl
+proxy``) does not pass the caller's ``Authorization`` header on to the service.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from strongroom_operator.controlplane import problems
 CallerKind = Literal["sidecar", "admin"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
+PROXY_HEADER = "Strongroom-Authorization"
+"""Fallback for ``Authorization`` through proxies that drop it (the API server's service proxy)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,7 +48,9 @@ class Caller:
 
 class Authenticator(Protocol):
     async def authenticate(self, token: str) -> Caller | None:
-        """The caller the token belongs to, or ``None`` when it is not accepted."""
+        """The caller the token belongs to, or ``None`` when it is not accepted. An
+        authenticator may instead raise ``problems.ProblemError`` to refuse with its own code
+        (``tokenreview`` does: ``pod_not_found``, ``sidecar_missing``, ...)."""
         ...
 
 
@@ -66,7 +75,7 @@ class StaticTokenAuthenticator:
 
 
 def bearer_token(request: web.Request) -> str:
-    header = request.headers.get("Authorization")
+    header = request.headers.get("Authorization") or request.headers.get(PROXY_HEADER)
     if header is None:
         raise problems.ProblemError(
             401,
