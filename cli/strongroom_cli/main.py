@@ -7,8 +7,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from strongroom_cli import public_keys
-from strongroom_cli.commands import agent_rotate, audit_query, dev, grant_import, seal
+from strongroom_cli import keytargets, public_keys
+from strongroom_cli.commands import (
+    agent_rotate,
+    audit_query,
+    dev,
+    grant_import,
+    key_backup,
+    rotate,
+    seal,
+)
 
 # Errors a user can cause: printed as one line, exit status 2, no traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -17,6 +25,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     audit_query.AuditQueryError,
     agent_rotate.AgentRotateError,
     dev.DevModeError,
+    keytargets.TargetError,
+    rotate.RotateError,
+    key_backup.KeyBackupError,
 )
 
 
@@ -34,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_query.add_parser(audit.add_subparsers(dest="audit_command", required=True))
     agent = commands.add_parser("agent", help="work with Agents (API keys)")
     agent_rotate.add_parser(agent.add_subparsers(dest="agent_command", required=True))
+    rotate.add_parser(commands)
+    key_backup.add_parser(commands)
     return parser
 
 

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from strongroom_cli import devstate
+from strongroom_cli import devstate, public_keys
 
 
 class AuditQueryError(Exception):
@@ -27,6 +27,9 @@ def add_parser(audit_parsers: argparse._SubParsersAction[argparse.ArgumentParser
     parser = audit_parsers.add_parser("query", help="print the newest audit records")
     parser.add_argument("--server", help="control-plane URL (default: the running dev mode)")
     parser.add_argument("--token-file", type=Path, help="file holding an admin token")
+    parser.add_argument(
+        "--ca-file", type=Path, help="CA bundle to verify the control plane's certificate"
+    )
     parser.add_argument("--state-dir", type=Path, default=devstate.DEFAULT_STATE_DIR)
     parser.add_argument("--limit", type=int, default=20, help="how many records (1-1000)")
     parser.add_argument("--namespace", help="only this namespace")
@@ -44,20 +47,28 @@ def run(args: argparse.Namespace) -> int:
     for name in ("namespace", "app", "grant"):
         if getattr(args, name):
             query[name] = getattr(args, name)
-    events = fetch(server, token, query)
+    events = fetch(server, token, query, ca_file=args.ca_file)
     for event in events:
         sys.stdout.write(json.dumps(event, sort_keys=True) + "\n" if args.json else _line(event))
     return 0
 
 
-def fetch(server: str, token: str, query: dict[str, str]) -> list[dict[str, Any]]:
+def fetch(
+    server: str, token: str, query: dict[str, str], *, ca_file: Path | None = None
+) -> list[dict[str, Any]]:
     url = server.rstrip("/") + "/v1/audit?" + urllib.parse.urlencode(query)
     if not url.startswith(("https://", "http://")):
         raise AuditQueryError(f"--server {server}: expected an http(s) URL")
-    headers = {"Authorization": f"Bearer {token}"}
+    # Both headers: through the API server's service proxy (kubectl proxy) Authorization
+    # carries the proxy's credentials, and the control plane reads Strongroom-Authorization.
+    headers = {"Authorization": f"Bearer {token}", "Strongroom-Authorization": f"Bearer {token}"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (scheme checked)
+        context = public_keys.tls_context(ca_file)
+    except public_keys.PublicKeyError as e:
+        raise AuditQueryError(str(e)) from None
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310 (scheme checked)
             document = json.load(response)
     except urllib.error.HTTPError as e:
         raise AuditQueryError(f"{server}: HTTP {e.code}: {_problem_detail(e)}") from None

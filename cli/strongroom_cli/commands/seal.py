@@ -39,12 +39,15 @@ def add_key_source(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--public-key", type=Path, help="PEM file of the control plane's key")
     source.add_argument("--server", help="control-plane URL to fetch the public key from")
+    parser.add_argument(
+        "--ca-file", type=Path, help="CA bundle to verify the control plane's certificate"
+    )
 
 
 def public_key(args: argparse.Namespace) -> str:
     if args.public_key is not None:
         return public_keys.from_file(args.public_key)
-    return public_keys.from_server(args.server)
+    return public_keys.from_server(args.server, ca_file=getattr(args, "ca_file", None))
 
 
 def run(args: argparse.Namespace) -> int:

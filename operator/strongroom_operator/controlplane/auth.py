@@ -5,9 +5,10 @@ Dev mode uses :class:`StaticTokenAuthenticator`; in a cluster
 (audience ``strongroom``) and the pod it is bound to. Tokens never appear in logs, problems or
 reprs.
 
-The token comes from ``Authorization: Bearer``, or, when that header is absent, from
-``Strongroom-Authorization: Bearer``: the Kubernetes API server's service proxy (``kubectl
-proxy``) does not pass the caller's ``Authorization`` header on to the service.
+The token comes from ``Strongroom-Authorization: Bearer`` when present, else from
+``Authorization: Bearer``: through the Kubernetes API server's service proxy (``kubectl proxy``)
+the ``Authorization`` header carries the proxy's own credentials (or nothing), so the CLI sends
+its token in both and the Strongroom header wins.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ CallerKind = Literal["sidecar", "admin"]
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
 PROXY_HEADER = "Strongroom-Authorization"
-"""Fallback for ``Authorization`` through proxies that drop it (the API server's service proxy)."""
+"""Wins over ``Authorization``, which proxies (the API server's service proxy) replace."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class StaticTokenAuthenticator:
 
 
 def bearer_token(request: web.Request) -> str:
-    header = request.headers.get("Authorization") or request.headers.get(PROXY_HEADER)
+    header = request.headers.get(PROXY_HEADER) or request.headers.get("Authorization")
     if header is None:
         raise problems.ProblemError(
             401,
