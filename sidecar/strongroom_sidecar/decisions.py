@@ -1,8 +1,9 @@
 """The allow/deny decision for a resolved grant. Default deny: only what is proven fine passes.
 
-Rules from the App's policy (methods, paths, time windows, ...) arrive with the next work item
-and plug in here; today the decision covers the grant's state, its expiry and whether the
-compiled policy lists the grant for this provider and principal.
+This is the grant-state half of the decision: the grant's state, its expiry and whether the
+compiled policy lists the grant for this provider and principal. The policy rules (methods,
+paths, time windows, source ranges, limits, narrowing) are decided after it, by
+``strongroom_core.rules`` compiled into ``AppState.rules`` (see ``Proxy._rules``).
 """
 
 from __future__ import annotations
