@@ -226,3 +226,19 @@ async def test_a_negative_overlap_is_refused_before_anything_is_sent(
     code, out, err = await asyncio.to_thread(_rotate, state_dir, "ci-bot", "--overlap", overlap)
     assert (code, out) == (2, "")
     assert "--overlap" in err
+
+
+async def test_strongroom_dev_prints_where_a_new_key_is_never_the_key(
+    agents_env: environment.DevEnvironment,
+) -> None:
+    from strongroom_cli.commands import dev
+
+    key = conftest.key_of(agents_env, "ci-bot")
+    out = io.StringIO()
+    dev.print_banner(agents_env, out)
+    printed = out.getvalue()
+    assert str(agents_env.options.state_dir / "agents" / "ci-bot.key") in printed
+    assert key not in printed
+    again = io.StringIO()
+    dev.print_banner(agents_env, again)
+    assert "ci-bot.key" not in again.getvalue(), "each key file is announced once"
