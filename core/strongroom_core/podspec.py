@@ -27,3 +27,37 @@ SIDECAR_URL_ENV = "STRONGROOM_URL"
 """Set in app containers: ``http://127.0.0.1:15080``."""
 SIDECAR_UID = 15080
 """The sidecar runs under its own UID, so the app container cannot read its memory."""
+
+# --- added for the webhook: everything else it injects, with defaults ---------------------------
+SIDECAR_URL = f"http://127.0.0.1:{PROXY_PORT}"
+"""The value of ``STRONGROOM_URL`` the webhook sets in app containers."""
+TOKEN_EXPIRATION_SECONDS = 3600
+"""Lifetime of the projected token; the kubelet renews it at 80 % and the sidecar re-reads it."""
+CA_VOLUME_NAME = "strongroom-ca"
+CA_MOUNT_PATH = "/var/run/secrets/strongroom.dev/ca"
+CA_FILE_NAME = "ca.crt"
+"""The control plane's CA bundle, mounted into the sidecar only (key of the ConfigMap)."""
+CA_CONFIGMAP_NAME = "strongroom-ca"
+"""Default ConfigMap (in the pod's namespace) holding ``ca.crt`` for the sidecar."""
+
+SIDECAR_CPU_REQUEST_ANNOTATION = "strongroom.dev/sidecar-cpu-request"
+SIDECAR_CPU_LIMIT_ANNOTATION = "strongroom.dev/sidecar-cpu-limit"
+SIDECAR_MEMORY_REQUEST_ANNOTATION = "strongroom.dev/sidecar-memory-request"
+SIDECAR_MEMORY_LIMIT_ANNOTATION = "strongroom.dev/sidecar-memory-limit"
+DEFAULT_SIDECAR_CPU_REQUEST = "10m"
+DEFAULT_SIDECAR_CPU_LIMIT = ""
+"""No CPU limit by default: a throttled sidecar adds latency to every call; empty means none."""
+DEFAULT_SIDECAR_MEMORY_REQUEST = "32Mi"
+DEFAULT_SIDECAR_MEMORY_LIMIT = "128Mi"
+SIDECAR_RESOURCE_ANNOTATIONS = {
+    SIDECAR_CPU_REQUEST_ANNOTATION: ("requests", "cpu", DEFAULT_SIDECAR_CPU_REQUEST),
+    SIDECAR_CPU_LIMIT_ANNOTATION: ("limits", "cpu", DEFAULT_SIDECAR_CPU_LIMIT),
+    SIDECAR_MEMORY_REQUEST_ANNOTATION: ("requests", "memory", DEFAULT_SIDECAR_MEMORY_REQUEST),
+    SIDECAR_MEMORY_LIMIT_ANNOTATION: ("limits", "memory", DEFAULT_SIDECAR_MEMORY_LIMIT),
+}
+"""Annotation → (``resources`` section, resource name, default) for the sidecar container."""
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+"""Never injected, whatever their labels say (and the webhook's own namespace neither)."""
+MIN_KUBERNETES_VERSION = (1, 29)
+"""Native sidecars (init containers with ``restartPolicy: Always``) are on by default from 1.29."""

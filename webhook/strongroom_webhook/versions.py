@@ -1,0 +1,58 @@
+"""The API server's version, read at start and again every few minutes (clusters are upgraded
+while the webhook runs). An admission review does not carry it, and native sidecars need 1.29."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+
+from strongroom_webhook import kubeapi
+
+logger = logging.getLogger(__name__)
+Version = tuple[int, int]
+
+
+def parse(body: dict[str, object]) -> Version:
+    """``{"major": "1", "minor": "29+"}`` → ``(1, 29)`` (managed clusters add suffixes)."""
+    numbers = []
+    for key in ("major", "minor"):
+        match = re.match(r"\d+", str(body.get(key, "")))
+        if match is None:
+            raise ValueError(f"/version: {key} {body.get(key)!r} is not a number")
+        numbers.append(int(match.group()))
+    return numbers[0], numbers[1]
+
+
+class ServerVersion:
+    """``current`` is ``None`` until the first successful read."""
+
+    def __init__(self, api: kubeapi.KubeApi, refresh_seconds: float) -> None:
+        self._api = api
+        self._refresh = refresh_seconds
+        self.current: Version | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def read(self) -> Version | None:
+        try:
+            self.current = parse(await self._api.get("/version"))
+        except (kubeapi.ApiError, ValueError, OSError, TimeoutError) as e:
+            logger.warning("cannot read the Kubernetes version (keeping %s): %s", self.current, e)
+        return self.current
+
+    async def start(self) -> None:
+        await self.read()
+        self._task = asyncio.create_task(self._refreshing(), name="webhook-version-refresh")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _refreshing(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh if self.current else min(self._refresh, 5.0))
+            await self.read()
