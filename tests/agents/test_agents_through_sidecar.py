@@ -15,6 +15,7 @@ import time
 import pytest
 
 from strongroom_cli import main as cli
+from strongroom_cli.commands import dev
 from strongroom_cli.devmode import environment
 from strongroom_core.agents import keys
 from strongroom_core.storage import records
@@ -231,8 +232,6 @@ async def test_a_negative_overlap_is_refused_before_anything_is_sent(
 async def test_strongroom_dev_prints_where_a_new_key_is_never_the_key(
     agents_env: environment.DevEnvironment,
 ) -> None:
-    from strongroom_cli.commands import dev
-
     key = conftest.key_of(agents_env, "ci-bot")
     out = io.StringIO()
     dev.print_banner(agents_env, out)
