@@ -169,3 +169,6 @@ class CompiledPolicy(TypedDict):
     """The App's JWT identity provider; absent when the App has none (user tokens are refused)."""
     agents: NotRequired[dict[str, AgentPolicy]]
     """The App's Agents by name: suspension, access set and key hashes."""
+    serviceAccounts: NotRequired[list[str]]
+    """The ServiceAccounts the App's pods may run as (``spec.serviceAccounts``): the control
+    plane authenticates a sidecar only when its pod runs as one of them."""

@@ -147,6 +147,8 @@ def compile_policy(
         "providers": mine_providers,
         "grants": mine_grants,
         "rules": [dict(rule) for rule in app_rules],
+        # The control plane authenticates a sidecar only for a pod running as one of these.
+        "serviceAccounts": sorted(app.service_accounts),
     }
     if app.identity is not None:
         body["identity"] = identity_wire(app.identity)
@@ -159,6 +161,7 @@ def compile_policy(
         "providers": mine_providers,
         "grants": mine_grants,
         "rules": body["rules"],
+        "serviceAccounts": body["serviceAccounts"],
     }
     if "identity" in body:
         compiled["identity"] = body["identity"]
