@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+import aiohttp
+
 from strongroom_core.resources import models
 from strongroom_webhook import kubeapi
 
@@ -34,7 +36,7 @@ class KubeApps:
             body = await self._api.get(path)
         except kubeapi.NotFound:
             return None
-        except (kubeapi.ApiError, OSError, TimeoutError) as e:
+        except (kubeapi.ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
             raise AppUnavailable(f"cannot read App {namespace}/{name}: {e}") from e
         spec = body.get("spec")
         accounts = spec.get("serviceAccounts") if isinstance(spec, dict) else None

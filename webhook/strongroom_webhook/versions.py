@@ -8,6 +8,8 @@ import contextlib
 import logging
 import re
 
+import aiohttp
+
 from strongroom_webhook import kubeapi
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class ServerVersion:
     async def read(self) -> Version | None:
         try:
             self.current = parse(await self._api.get("/version"))
-        except (kubeapi.ApiError, ValueError, OSError, TimeoutError) as e:
+        except (kubeapi.ApiError, aiohttp.ClientError, ValueError, OSError, TimeoutError) as e:
             logger.warning("cannot read the Kubernetes version (keeping %s): %s", self.current, e)
         return self.current
 

@@ -16,6 +16,8 @@ import logging
 import ssl
 from pathlib import Path
 
+import aiohttp
+
 from strongroom_webhook import kubeapi
 from strongroom_webhook.certs import serving, sharing
 
@@ -47,7 +49,13 @@ class _Keeper:
             await asyncio.sleep(self.interval)
             try:
                 await self.check()
-            except (kubeapi.ApiError, OSError, ssl.SSLError, TimeoutError) as e:
+            except (
+                kubeapi.ApiError,
+                aiohttp.ClientError,
+                OSError,
+                ssl.SSLError,
+                TimeoutError,
+            ) as e:
                 logger.warning("webhook TLS check failed (serving the current certificate): %s", e)
 
 
