@@ -69,9 +69,7 @@ class Webhook:
         self.mutator = mutating.Mutator(
             config, apps.KubeApps(self.api), lambda: self.version.current
         )
-        self.tls = serving.ServingContext(
-            "" if config.tls_mode == "self-managed" else config.cert_dir
-        )
+        self.tls = serving.ServingContext()
         self.keeper: keeping.SelfManaged | keeping.Mounted
         if config.tls_mode == "self-managed":
             self.shared: sharing.SharedTls | None = sharing.SharedTls(

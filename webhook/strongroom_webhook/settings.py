@@ -48,8 +48,8 @@ class WebhookSettings:
     """``self-managed`` (the webhook keeps its own CA in ``tls_secret``), ``cert-manager`` or
     ``secret`` (a mounted ``tls.crt``/``tls.key`` in ``cert_dir``, reloaded when it changes)."""
     cert_dir: str = ""
-    """cert-manager/secret: the mounted Secret's folder. self-managed: where the current pair is
-    written for the TLS library (empty: a private temporary folder; needs a writable /tmp)."""
+    """cert-manager/secret: the mounted Secret's folder (``tls.crt``, ``tls.key``). In every mode
+    the pair in use is also copied into a private temporary folder: mount a writable /tmp."""
     tls_secret: str = "strongroom-webhook-tls"  # noqa: S105  (a name, not a secret)
     """self-managed: the one Secret (in ``namespace``) all replicas share CA and cert through."""
     webhook_configuration: str = "strongroom-webhook"
@@ -103,6 +103,17 @@ class WebhookSettings:
         if self.cert_renew_before_seconds >= self.cert_validity_seconds:
             raise SettingsError(
                 "cert_renew_before_seconds: must be less than cert_validity_seconds"
+            )
+        if self.cert_renew_before_seconds + self.overlap_seconds >= self.ca_renew_before_seconds:
+            raise SettingsError(
+                "cert_renew_before_seconds: plus overlap_seconds must be less than "
+                "ca_renew_before_seconds (certificates are cut to their CA's lifetime; a longer "
+                "renewal window would renew them on every check near the CA's end)"
+            )
+        if self.overlap_seconds <= self.check_interval_seconds:
+            raise SettingsError(
+                "overlap_seconds: must be more than check_interval_seconds, so every replica "
+                "reloads the new certificate before the old CA leaves the bundle"
             )
         if self.cert_renew_before_seconds <= 2 * self.check_interval_seconds:
             raise SettingsError(

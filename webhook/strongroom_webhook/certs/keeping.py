@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from strongroom_webhook import kubeapi
-from strongroom_webhook.certs import serving, sharing
+from strongroom_webhook.certs import authority, serving, sharing
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Mounted(_Keeper):
         signature = self._signature()
         if signature == self._seen:
             return
-        self.context.load_files(self.cert, self.key)
+        pair = authority.KeyPair(self.cert.read_bytes(), self.key.read_bytes())
+        if self.context.load_pair(pair):
+            logger.info("loaded the webhook certificate from %s", self.cert.parent)
         self._seen = signature
-        logger.info("loaded the webhook certificate from %s", self.cert.parent)
