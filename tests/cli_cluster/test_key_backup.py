@@ -130,3 +130,18 @@ async def test_export_without_a_keyring_says_so(
     assert await cli("key", "export", "--out", str(tmp_path / "b.json"), *target.argv) == 2
     assert "no root keyring" in capsys.readouterr().err
     assert not (tmp_path / "b.json").exists()
+
+
+async def test_import_over_an_unreadable_keyring_changes_nothing_and_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with conftest.dev_target(tmp_path / "state") as target:
+        broken = tmp_path / "state" / "root-keys.json"
+        broken.write_text('{"format": "strongroom.root-keys/v1", "keys": 3}')
+        backup = tmp_path / "backup.json"
+        backup.write_text(
+            json.dumps(rootkeys.root_keyring_to_document(rootkeys.new_root_keyring()))
+        )
+        assert await cli("key", "import", str(backup), "--force", *target.argv) == 2
+    assert "unreadable" in capsys.readouterr().err
+    assert broken.read_text() == '{"format": "strongroom.root-keys/v1", "keys": 3}'

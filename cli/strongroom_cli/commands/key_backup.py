@@ -118,6 +118,12 @@ async def import_keys(args: argparse.Namespace) -> int:
             existing: keys.Keyring | None = await target.root_store.load()
         except rootkeys.RootKeysMissingError:
             existing = None
+        except sealing_errors.SealingError as e:
+            raise KeyBackupError(
+                f"the keyring on {target.description} is unreadable ({e}); nothing was changed."
+                " Keep a copy of it, remove it (the file, or `kubectl delete secret`), and"
+                " import again"
+            ) from None
         if existing is not None and _same(existing, imported):
             print(f"{target.description} already holds this keyring; nothing to do")
             return 0
