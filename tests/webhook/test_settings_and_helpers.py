@@ -7,7 +7,7 @@ import decimal
 
 import pytest
 
-from strongroom_webhook import patches, quantities, settings
+from strongroom_webhook import main, patches, quantities, settings
 
 
 def test_settings_read_every_field_from_the_environment() -> None:
@@ -94,3 +94,11 @@ def test_quantities_parse(text: str, value: str) -> None:
 def test_bad_quantities_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match=r"quantity|exponent"):
         quantities.parse(text)
+
+
+def test_the_console_script_exits_naming_a_missing_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STRONGROOM_WEBHOOK_NAMESPACE", raising=False)
+    with pytest.raises(SystemExit, match="STRONGROOM_WEBHOOK_NAMESPACE: required"):
+        main.main()

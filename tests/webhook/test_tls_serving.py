@@ -104,7 +104,10 @@ async def test_self_managed_webhook_serves_with_the_published_bundle(
 
 
 async def test_serving_continues_across_a_ca_rotation(
-    cluster: emulator.KubeEmulator, webhook: server.Webhook, clock: tlshelpers.Clock
+    cluster: emulator.KubeEmulator,
+    webhook: server.Webhook,
+    clock: tlshelpers.Clock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     first = tlshelpers.published_bundle(cluster)
     previous = first
@@ -124,6 +127,9 @@ async def test_serving_continues_across_a_ca_rotation(
     assert final not in first
     with pytest.raises(aiohttp.ClientConnectorCertificateError):
         await tlshelpers.healthz(webhook.port, first)
+    state = secret_state(cluster)
+    assert "PRIVATE KEY" not in caplog.text
+    assert state.to_data()["ca.key"][:40] not in caplog.text
 
 
 async def test_two_replicas_starting_at_once_agree_on_one_ca(
