@@ -3,7 +3,10 @@ start and kept, and a replica without the audit volume forwarding audit to the c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import ssl
 from pathlib import Path
 
 import aiohttp
@@ -189,3 +192,41 @@ async def test_a_replica_without_a_namespace_says_so(
     with pytest.raises((command.StartupError, config.ConfigError)):
         async with command.running(options):
             pass
+
+
+async def test_a_renewed_serving_certificate_is_served_without_a_restart(tmp_path: Path) -> None:
+    first = certs.issue(tmp_path)
+    serving = command.ServingCertificates(first.cert_file, first.key_file)
+    watcher = asyncio.create_task(serving.watch(interval=0.05))
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0, ssl=serving.context)
+    port = server.sockets[0].getsockname()[1]
+
+    async def served_certificate(ca_file: Path) -> bytes:
+        context = ssl.create_default_context(cafile=str(ca_file))
+        _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+        return bytes(der)
+
+    try:
+        before = await served_certificate(first.ca_file)
+        renewed_dir = tmp_path / "renewed"
+        renewed_dir.mkdir()
+        renewed = certs.issue(renewed_dir)
+        os.replace(renewed.key_file, first.key_file)
+        os.replace(renewed.cert_file, first.cert_file)
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            with contextlib.suppress(ssl.SSLError):
+                after = await served_certificate(renewed.ca_file)
+                break
+        else:
+            raise AssertionError("the renewed certificate was never served")
+        assert after != before
+    finally:
+        server.close()
+        await server.wait_closed()
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)

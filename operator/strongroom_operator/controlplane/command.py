@@ -175,7 +175,7 @@ class Running:
     url: str
 
 
-class _Certificates:
+class ServingCertificates:
     """The serving context, reloaded when the certificate or key file changes."""
 
     def __init__(self, cert: Path, key: Path) -> None:
@@ -185,8 +185,10 @@ class _Certificates:
         self._stamp = self._mtimes()
         self.context.load_cert_chain(cert, key)
 
-    def _mtimes(self) -> tuple[float, float]:
-        return (self.cert.stat().st_mtime, self.key.stat().st_mtime)
+    def _mtimes(self) -> tuple[tuple[int, int, int], ...]:
+        # Inode too: a Secret volume swaps a symlink to new files on renewal.
+        stats = (self.cert.stat(), self.key.stat())
+        return tuple((s.st_mtime_ns, s.st_ino, s.st_size) for s in stats)
 
     async def watch(self, interval: float = CERT_POLL_SECONDS) -> None:
         while True:
@@ -258,7 +260,7 @@ async def running(options: Options) -> AsyncIterator[Running]:
         if not options.insecure_dev:
             assert options.tls_cert_file is not None
             assert options.tls_key_file is not None
-            certificates = _Certificates(options.tls_cert_file, options.tls_key_file)
+            certificates = ServingCertificates(options.tls_cert_file, options.tls_key_file)
             context = certificates.context
             reloader = asyncio.create_task(certificates.watch())
             stack.push_async_callback(_cancel, reloader)
