@@ -16,11 +16,11 @@ NAMESPACE_INJECTION_ENABLED = "enabled"
 # --- what the webhook injects -------------------------------------------------------------------
 SIDECAR_CONTAINER_NAME = "strongroom-sidecar"
 """The native sidecar (an init container with ``restartPolicy: Always``)."""
-TOKEN_AUDIENCE = "strongroom"
+TOKEN_AUDIENCE = "strongroom"  # noqa: S105  (names, not secrets)
 """Audience of the projected ServiceAccount token the sidecar presents to the control plane."""
-TOKEN_VOLUME_NAME = "strongroom-token"
-TOKEN_MOUNT_PATH = "/var/run/secrets/strongroom.dev/serviceaccount"
-TOKEN_FILE_NAME = "token"
+TOKEN_VOLUME_NAME = "strongroom-token"  # noqa: S105
+TOKEN_MOUNT_PATH = "/var/run/secrets/strongroom.dev/serviceaccount"  # noqa: S105
+TOKEN_FILE_NAME = "token"  # noqa: S105
 PROXY_PORT = 15080
 HEALTH_PORT = 15081
 SIDECAR_URL_ENV = "STRONGROOM_URL"
