@@ -14,7 +14,13 @@ from urllib.parse import parse_qsl, urlencode
 
 Decision = Literal["allow", "deny"]
 EventKind = Literal[
-    "use", "grant.created", "grant.refreshed", "grant.revoked", "grant.needs_reauth", "key.rotated"
+    "use",
+    "grant.created",
+    "grant.refreshed",
+    "grant.revoked",
+    "grant.needs_reauth",
+    "key.rotated",
+    "auth.refused",
 ]
 
 MAX_REASON_LENGTH = 500
