@@ -20,13 +20,11 @@ from strongroom_core.storage import records, sqlite
 from strongroom_sidecar import app as sidecar_app
 from tests.refresh import provider as provider_module
 from tests.sidecar import builders
-from tests.sidecar import conftest as sidecar_fixtures
-
-ADMIN_TOKEN = sidecar_fixtures.ADMIN_TOKEN
-ControlPlane = sidecar_fixtures.ControlPlane
-SidecarFactory = sidecar_fixtures.SidecarFactory
-eventually = sidecar_fixtures.eventually
-proxy_url = sidecar_fixtures.proxy_url
+from tests.sidecar.conftest import ADMIN_TOKEN as ADMIN_TOKEN
+from tests.sidecar.conftest import ControlPlane as ControlPlane
+from tests.sidecar.conftest import SidecarFactory as SidecarFactory
+from tests.sidecar.conftest import eventually as eventually
+from tests.sidecar.conftest import proxy_url as proxy_url
 
 NS, APP = builders.NAMESPACE, builders.APP
 PROVIDER = "api"
@@ -203,7 +201,7 @@ def audit_events(car: sidecar_app.Sidecar) -> list[audit.AuditEvent]:
 
 async def admin_put(
     http: aiohttp.ClientSession,
-    cp: sidecar_fixtures.ControlPlane,
+    cp: ControlPlane,
     record: records.GrantRecord,
     expected: int,
 ) -> tuple[int, dict[str, Any]]:

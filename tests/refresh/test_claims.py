@@ -20,7 +20,7 @@ SidecarFactory = harness.SidecarFactory
 Endpoint = provider_module.TokenEndpoint
 Api = provider_module.Api
 World = harness.RefreshWorld
-ControlPlane = harness.sidecar_fixtures.ControlPlane
+ControlPlane = harness.ControlPlane
 
 
 async def _claim(

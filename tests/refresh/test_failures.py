@@ -125,7 +125,7 @@ async def test_invalid_grant_after_another_writer_won_uses_the_newer_token(
     api: Api,
     make_sidecar: SidecarFactory,
     http: aiohttp.ClientSession,
-    control_plane: harness.sidecar_fixtures.ControlPlane,
+    control_plane: harness.ControlPlane,
 ) -> None:
     """Another pod refreshed while our token call was out (say its lease had run out): the
     provider says invalid_grant to our stale refresh token, the re-read finds the newer
@@ -185,7 +185,7 @@ async def test_claim_on_a_grant_that_is_not_ready_is_refused(
     world: World,
     token_endpoint: Endpoint,
     api: Api,
-    control_plane: harness.sidecar_fixtures.ControlPlane,
+    control_plane: harness.ControlPlane,
     http: aiohttp.ClientSession,
 ) -> None:
     await scenario.prepare(world, token_endpoint, api)

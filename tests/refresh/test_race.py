@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -135,6 +135,10 @@ async def _burst(
     return [status for status, _, _ in results]
 
 
+def _all_at(cars: list[sidecar_app.Sidecar], generation: int) -> Callable[[], bool]:
+    return lambda: all(car.state.grants[harness.GRANT].generation == generation for car in cars)
+
+
 def _refreshes(server: OAuthServer) -> int:
     return server.counters()["token_requests"].get("refresh_token", 0)
 
@@ -158,11 +162,7 @@ async def test_twenty_expiries_with_200_calls_on_5_sidecars_refresh_exactly_once
         statuses = await _burst(http, cars, api)
 
         assert statuses == [200] * CALLS, f"expiry {expiry}"
-        await harness.eventually(
-            lambda wanted=generation + 1: all(
-                car.state.grants[harness.GRANT].generation == wanted for car in cars
-            )
-        )
+        await harness.eventually(_all_at(cars, generation + 1))
         canary.register((await world.credential())["refresh_token"])
         assert _refreshes(server) == expiry, f"one token-endpoint call per expiry ({expiry})"
         waited += sum(
