@@ -1,0 +1,30 @@
+"""App: its data key (created once, wrapped by the root key) and its compiled policy, which
+also carries the App's allowed ServiceAccounts for sidecar authentication."""
+
+from __future__ import annotations
+
+import kopf
+
+from strongroom_core.resources import models
+from strongroom_operator.kopfhandlers import checks, indexes, reporting, runtime
+from strongroom_operator.reconcile import apps
+
+
+async def reconcile(
+    rt: runtime.Runtime, view: indexes.View, body: kopf.Body, patch: kopf.Patch
+) -> None:
+    try:
+        app = checks.parsed(body, models.App, allow_loopback_http=rt.settings.allow_loopback_http)
+    except checks.Invalid as problem:
+        reporting.report(body, patch, problem.outcome, rt.clock())
+        return
+    outcome = await apps.reconcile_app(rt.ctx, app)
+    await rt.publisher.refresh(view, *app.key)
+    reporting.report(body, patch, outcome, rt.clock())
+
+
+async def deleted(rt: runtime.Runtime, body: kopf.Body) -> None:
+    """The App's key document and policy stay (grants of a re-created App of the same name keep
+    their records until their own Grants go); only in-memory bookkeeping is dropped."""
+    metadata = body.get("metadata", {})
+    rt.publisher.forget(metadata.get("namespace", ""), metadata.get("name", ""))
