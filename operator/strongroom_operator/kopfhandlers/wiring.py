@@ -29,7 +29,10 @@ from strongroom_operator.kopfhandlers import (
 from strongroom_operator.kopfhandlers import settings as operator_settings
 
 FINALIZER = "strongroom.dev/finalizer"
-PREFIX = "strongroom.dev"
+PREFIX = "kopf.strongroom.dev"
+"""kopf's own annotations (progress, last handled spec). Not ``strongroom.dev``: kopf ignores
+every annotation under its storage prefix when diffing, and the user-facing
+``strongroom.dev/rotate-key`` must trigger a reconcile."""
 G, V = models.GROUP, models.VERSION
 _F = TypeVar("_F", bound=Callable[..., Any])
 
