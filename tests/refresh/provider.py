@@ -97,6 +97,7 @@ class TokenEndpoint:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.calls.append(
             {
+                "at": time.time(),
                 "form": form,
                 "client": _basic_client(request.headers.get("Authorization", "")),
                 "basic_secret_ok": _basic_secret(request.headers.get("Authorization", ""))

@@ -261,3 +261,20 @@ async def test_provider_without_its_client_secret_keeps_serving_then_says_why(
     assert int(headers["Retry-After"]) >= 1
     assert token_endpoint.calls == []
     assert (await world.grant()).claim_holder is None, "the claim was given back"
+
+
+async def test_proactive_refresh_happens_inside_the_margin_without_any_call(
+    world: World, token_endpoint: Endpoint, api: Api, make_sidecar: SidecarFactory
+) -> None:
+    """Margin 60 s, but the token lives 3 s: the margin is capped at half the lifetime this
+    sidecar saw (1.5 s) and the jitter only moves the start later, never out of the margin."""
+    setup = await scenario.prepare(world, token_endpoint, api, expires_in=3.0, margin=60)
+    car = await scenario.sidecar(make_sidecar)
+
+    await harness.eventually(lambda: car.state.grants[harness.GRANT].generation == 2, within=5)
+
+    (request,) = token_endpoint.calls
+    lifetime = 3.0
+    assert request["at"] >= setup.first.expires_at - lifetime / 2 - 0.05, "inside the margin"
+    assert request["at"] < setup.first.expires_at, "before the old token expired"
+    assert api.seen == [], "no call was needed"
