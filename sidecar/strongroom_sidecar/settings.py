@@ -134,6 +134,8 @@ class SidecarSettings:
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be more than 0 seconds")
+        if self.refresh_lease > 600:
+            raise SettingsError("refresh_lease: at most 600 seconds (the control plane's limit)")
         if self.refresh_lease <= self.refresh_timeout:
             raise SettingsError(
                 f"refresh_lease: {self.refresh_lease:g}s must be longer than refresh_timeout "

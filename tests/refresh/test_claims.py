@@ -13,6 +13,7 @@ import pytest
 
 from strongroom_core import protocol
 from strongroom_core.storage import records
+from strongroom_sidecar import settings
 from tests.refresh import harness, scenario
 from tests.refresh import provider as provider_module
 
@@ -163,3 +164,21 @@ async def test_sidecar_killed_while_holding_the_claim_blocks_nobody_beyond_the_l
     presented = [c["form"]["refresh_token"] for c in token_endpoint.calls]
     assert presented == [setup.first.refresh_token, setup.first.refresh_token]
     assert token_endpoint.reuse_detected == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"refresh_timeout": 10.0, "refresh_lease": 10.0}, "refresh_lease: 10s must be longer"),
+        ({"refresh_lease": 601.0}, "refresh_lease: at most 600 seconds"),
+        ({"refresh_timeout": 0.0}, "refresh_timeout: must be more than 0 seconds"),
+        ({"retry_body_limit": -1}, "retry_body_limit: must be 0 or more bytes"),
+    ],
+)
+def test_refresh_settings_that_cannot_work_are_refused_by_name(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(settings.SettingsError, match=message):
+        settings.SidecarSettings(
+            control_plane_url="http://127.0.0.1:1", namespace="a", app="b", **overrides
+        )
