@@ -154,6 +154,7 @@ async def measure(
     await until(probe_ready, 60)
     baseline = peak_rss_mib(pid)
     log(f"operator ready (peak RSS so far {baseline:.1f} MiB); creating {len(values)} Grants")
+    requests_before = len(kube.requests)
     start = time.perf_counter()
     for a in range(args.apps):
         kube.create(resource("App", f"app-{a}", {"serviceAccounts": [f"sa-{a}"]}))
@@ -189,6 +190,7 @@ async def measure(
         last = count
         await asyncio.sleep(0.1)
     all_ready = time.perf_counter() - start
+    requests = len(kube.requests) - requests_before
     rss = peak_rss_mib(pid)
     log(f"all {len(values)} Ready after {all_ready:.2f} s; operator peak RSS {rss:.1f} MiB")
     propagation = await propagation_times(args, kube, kstore)
@@ -201,6 +203,7 @@ async def measure(
         "apps": args.apps,
         "create_s": round(created, 3),
         "idle_rss_mib": round(baseline, 1),
+        "api_requests_per_grant": round(requests / len(values), 1),
     }
 
 
