@@ -34,6 +34,7 @@ CODES = [
     (410, "grant_revoked", strongroom.GrantRevoked),
     (410, "grant_expired", strongroom.GrantRevoked),
     (500, "credential_unavailable", strongroom.CredentialUnavailable),
+    (503, "refresh_unavailable", strongroom.CredentialUnavailable),
     (500, "internal_error", strongroom.SidecarError),
     (502, "upstream_error", strongroom.UpstreamError),
     (504, "upstream_timeout", strongroom.UpstreamError),
