@@ -29,7 +29,7 @@ import asyncio
 import dataclasses
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from strongroom_core.sealing import appkeys, credentials, envelopes, errors, keys, rootkeys
@@ -41,6 +41,7 @@ AppRef = tuple[str, str]
 """(namespace, app)."""
 
 KEYS_DOCUMENT = "keys"
+POLICY_DOCUMENT = "policy"
 
 
 @runtime_checkable
@@ -150,14 +151,33 @@ async def _reseal_grant(
 
 
 async def _kids_in_use(storage: ports.Storage, namespace: str, app: str) -> set[str]:
+    """Key ids any sealed value of the App still names: its grants, and the client secrets in
+    its compiled policy (those move to the new key when the policy is compiled again)."""
+    sealed = [record.sealed for record in await storage.list_grants(namespace, app)]
+    policy = await storage.get_document(namespace, app, POLICY_DOCUMENT)
+    if policy is not None:
+        sealed += _policy_client_secrets(policy.body)
     used: set[str] = set()
-    for record in await storage.list_grants(namespace, app):
-        if record.sealed:
+    for blob in sealed:
+        if blob:
             try:
-                used.add(envelopes.key_id(record.sealed))
+                used.add(envelopes.key_id(blob))
             except errors.MalformedEnvelopeError:
                 continue
     return used
+
+
+def _policy_client_secrets(body: Mapping[str, Any]) -> list[str]:
+    providers = body.get("providers")
+    if not isinstance(providers, Mapping):
+        return []
+    found: list[str] = []
+    for provider in providers.values():
+        oauth2 = provider.get("oauth2") if isinstance(provider, Mapping) else None
+        blob = oauth2.get("clientSecretSealed") if isinstance(oauth2, Mapping) else None
+        if isinstance(blob, str):
+            found.append(blob)
+    return found
 
 
 async def drop_unused_app_keys(storage: ports.Storage, namespace: str, app: str) -> list[str]:

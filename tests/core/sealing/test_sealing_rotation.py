@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -477,3 +478,37 @@ async def test_root_key_used_by_a_late_app_document_is_put_back(
     late = await storage.get_document(NS, "late", "keys")
     assert late is not None
     appkeys.unwrap_app_keys(final, late.body, NS, "late")
+
+
+async def test_an_app_key_still_sealing_a_client_secret_in_the_policy_is_kept(
+    tmp_path: Path,
+) -> None:
+    from strongroom_core.sealing import appkeys, providersecrets, rootkeys
+    from strongroom_core.storage import sqlite
+
+    storage = sqlite.SqliteStorage(tmp_path / "db.sqlite3")
+    await storage.open()
+    try:
+        root = rootkeys.new_root_keyring()
+        document = appkeys.new_app_keys_document(root, "ns", "app")
+        await storage.put_document("ns", "app", "keys", document, None)
+        keyring = appkeys.unwrap_app_keys(root, document, "ns", "app")
+        sealed = providersecrets.seal_client_secret(
+            keyring.active, "client-secret-value", namespace="ns", app="app", provider="gh"
+        )
+        policy = {"providers": {"gh": {"oauth2": {"clientSecretSealed": sealed}}}}
+        await storage.put_document("ns", "app", "policy", policy, None)
+        old_kid = keyring.active.kid
+
+        result = await rotation.rotate_app_key(storage, root, "ns", "app")
+
+        assert old_kid in result.retained
+        stored = await storage.get_document("ns", "app", "keys")
+        assert stored is not None
+        current = appkeys.unwrap_app_keys(root, stored.body, "ns", "app")
+        opened = providersecrets.open_client_secret(
+            current, sealed, namespace="ns", app="app", provider="gh"
+        )
+        assert opened == "client-secret-value"
+    finally:
+        await storage.close()
