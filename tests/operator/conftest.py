@@ -124,6 +124,11 @@ def status(kube: emulator.KubeEmulator, plural: str, name: str, ns: str = "team-
     return (found or {}).get("status") or {}
 
 
+def state_is(kube: emulator.KubeEmulator, name: str, state: str) -> Callable[[], bool]:
+    """A condition for :func:`until`: Grant ``name`` has ``status.state == state``."""
+    return lambda: bool(status(kube, "grants", name).get("state") == state)
+
+
 def ready(kube: emulator.KubeEmulator, plural: str, name: str, ns: str = "team-a") -> Any:
     for condition in status(kube, plural, name, ns).get("conditions") or []:
         if condition.get("type") == "Ready":

@@ -31,9 +31,9 @@ async def test_a_grant_from_a_sealed_value_is_ready_with_its_record_in_the_contr
     assert "deploy" in policy.body["grants"]
     assert c.record(kube, "deploy").state == "Ready"
     assert await c.open_record(kube, "deploy") == {"token": token}
-    assert kube.get("grants.strongroom.dev", "deploy", "team-a")["metadata"]["finalizers"] == [
-        "strongroom.dev/finalizer"
-    ]
+    stored = kube.get("grants.strongroom.dev", "deploy", "team-a")
+    assert stored is not None
+    assert stored["metadata"]["finalizers"] == ["strongroom.dev/finalizer"]
 
 
 async def test_a_grant_from_a_plain_secret_is_sealed_with_a_warning_and_the_secret_kept(
@@ -172,3 +172,17 @@ async def test_the_ready_condition_keeps_its_transition_time_while_its_status_ho
             )
         )
     assert later["lastTransitionTime"] == first["lastTransitionTime"]
+
+
+async def test_a_grant_waiting_for_its_secret_becomes_ready_when_it_is_created(
+    kube: emulator.KubeEmulator,
+) -> None:
+    token = canary.new()
+    async with c.operator(kube):
+        kube.create(c.app())
+        kube.create(c.secret_provider())
+        kube.create(c.grant("deploy", credential={"secretRef": {"name": "later"}}))
+        await c.until(lambda: c.status(kube, "grants", "deploy").get("state") == "Pending")
+        kube.create(c.plain_secret("later", {"token": token}))
+        await c.until(lambda: c.status(kube, "grants", "deploy").get("state") == "Ready")
+    assert await c.open_record(kube, "deploy") == {"token": token}

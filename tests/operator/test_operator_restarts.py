@@ -106,6 +106,6 @@ async def test_two_peered_replicas_do_not_both_act(
         for name, value in values.items():
             kube.create(c.grant(name, credential={"sealedValue": value}))
         for name in values:
-            await c.until(lambda n=name: c.status(kube, "grants", n).get("state") == "Ready")
+            await c.until(c.state_is(kube, name, "Ready"))
     assert len(acting) == 1
     assert c.document(kube, "shop", "keys").version == 1

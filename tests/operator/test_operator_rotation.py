@@ -24,7 +24,7 @@ async def test_root_and_app_key_rotation_keep_every_grant_readable(
         for name in ("one", "two"):
             kube.create(c.grant(name, credential={"sealedValue": values[name]}))
         for name in ("one", "two"):
-            await c.until(lambda n=name: c.status(kube, "grants", n).get("state") == "Ready")
+            await c.until(c.state_is(kube, name, "Ready"))
         progress: list[tuple[int, int]] = []
         async with c.storage_of(kube) as store:
             roots = c.root_store(store)

@@ -23,6 +23,9 @@ DELETE_PLAINTEXT = "strongroom.dev/delete-plaintext-secret"
 """Grant annotation: ``"true"`` deletes the Secret of ``spec.credential.secretRef`` once its
 credential is sealed into the record."""
 
+SETTLED = frozenset({"CredentialMissing"})
+"""Pending reasons only a change of the Grant itself can end (no retry)."""
+
 
 async def reconcile(
     rt: runtime.Runtime, view: indexes.View, body: kopf.Body, patch: kopf.Patch, retry: int
@@ -50,6 +53,11 @@ async def reconcile(
     if grant.credential is not None and grant.credential.secret_ref is not None:
         await _plaintext_secret(rt, body, grant, record)
     _report(rt, body, patch, outcome, record)
+    if outcome.state == "Pending" and outcome.reason not in SETTLED:
+        # A referenced Secret may appear or be fixed later (nothing watches Secrets), a write
+        # conflict may clear: look again later.
+        delay = reporting.retry_delay(retry, settings.retry_delay, settings.max_retry_delay)
+        raise kopf.TemporaryError(outcome.message, delay=delay)
 
 
 def _report(
