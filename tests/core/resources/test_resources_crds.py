@@ -163,7 +163,14 @@ def test_printer_columns_show_what_an_operator_looks_for(kind: str, columns: set
 
 def test_grant_status_carries_state_conditions_and_token_expiry() -> None:
     status = schemas.root_schema("Grant")["properties"]["status"]["properties"]
-    assert set(status["state"]["enum"]) == {"Ready", "NeedsReauth", "Revoked", "Expired", "Pending"}
+    assert set(status["state"]["enum"]) == {
+        "Ready",
+        "NeedsReauth",
+        "Revoked",
+        "Expired",
+        "Pending",
+        "Invalid",
+    }
     assert {"message", "conditions", "lastUsed", "tokenExpiresAt", "observedGeneration"} <= set(
         status
     )
