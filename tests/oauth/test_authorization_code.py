@@ -12,7 +12,7 @@ from tests.support.fixtures import ServerFactory
 pytestmark = browser.requires_chromium
 
 
-async def test_browser_login_with_pkce_gives_tokens_with_a_refresh_token(
+async def test_browser_login_with_pkce_gives_a_refresh_token_and_jwts_with_the_users_groups(
     oauth_server_factory: ServerFactory,
 ) -> None:
     server = oauth_server_factory(accounts={"alice": {"groups": ["eng", "oncall"]}})
@@ -21,28 +21,19 @@ async def test_browser_login_with_pkce_gives_tokens_with_a_refresh_token(
 
     assert {"access_token", "refresh_token", "id_token"} <= tokens.keys()
     assert tokens["token_type"] == "Bearer"
-    counters = server.counters()
-    assert counters["tokens_issued"] == {"authorization_code": 1}
-    assert counters["authorization_requests"] == 1
-
-
-async def test_access_token_is_a_jwt_for_the_api_with_the_users_groups(
-    oauth_server_factory: ServerFactory,
-) -> None:
-    server = oauth_server_factory(accounts={"alice": {"groups": ["eng", "oncall"]}})
-    tokens = await browser.sign_in(server, login="alice")
     jwks = httpx.get(server.jwks_url).json()
-
     access = jwts.verify(
         tokens["access_token"], jwks, issuer=server.issuer, audience=server.audience
     )
     identity = jwts.verify(
         tokens["id_token"], jwks, issuer=server.issuer, audience=server.web_client.client_id
     )
-
     assert access["sub"] == identity["sub"] == "alice"
     assert access["groups"] == identity["groups"] == ["eng", "oncall"]
     assert jwts.header(tokens["access_token"])["alg"] == "RS256"
+    counters = server.counters()
+    assert counters["tokens_issued"] == {"authorization_code": 1}
+    assert counters["authorization_requests"] == 1
 
 
 async def test_an_unknown_login_is_accepted_with_the_default_groups(

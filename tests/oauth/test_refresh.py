@@ -68,3 +68,19 @@ async def test_without_rotation_the_refresh_token_stays_the_same(
 
     assert first["refresh_token"] == second["refresh_token"] == tokens["refresh_token"]
     assert server.counters()["refresh_tokens_rotated"] == 0
+
+
+async def test_a_provider_may_leave_the_refresh_token_out_of_refresh_answers(
+    oauth_server_factory: ServerFactory,
+) -> None:
+    server = oauth_server_factory(
+        rotate_refresh_token=False, quirks={"omit_refresh_token_on_refresh": True}
+    )
+    tokens = await browser.sign_in(server)
+
+    first = server.refresh(tokens["refresh_token"]).json()
+    second = server.refresh(tokens["refresh_token"])
+
+    assert "refresh_token" not in first
+    assert first["access_token"]
+    assert second.status_code == 200

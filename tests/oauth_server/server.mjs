@@ -81,7 +81,14 @@ const bump = (table, key) => {
 };
 
 // ---- faults and quirks --------------------------------------------------------------------------
-// quirks (settings.quirks, or POST /__test/quirks): {"invalid_grant_status": 401}
+// quirks (settings.quirks, or POST /__test/quirks replacing them), like providers that answer
+// their own way:
+//   invalid_grant_status: 401          invalid_grant with this HTTP status instead of 400
+//   omit_refresh_token_on_refresh: true no refresh_token in refresh answers (keep the old one)
+//   omit_expires_in: true              no expires_in at all
+//   expires_at: true                   absolute expires_at (unix seconds) instead of expires_in
+//   nest_under: "authed_user"          tokens nested in that object, beside "ok": true (Slack)
+//   form_encoded: true                 application/x-www-form-urlencoded answers (GitHub)
 // faults (POST /__test/faults): {"status": 503, "count": 2} answers the next N token requests
 // with that status before the provider sees them.
 let quirks = { ...(settings.quirks ?? {}) };
@@ -175,6 +182,23 @@ function configuration() {
   };
 }
 
+function applyQuirks(ctx, grantType) {
+  let body = { ...ctx.body };
+  if (quirks.omit_refresh_token_on_refresh && grantType === 'refresh_token') delete body.refresh_token;
+  if (quirks.expires_at && body.expires_in !== undefined) {
+    body.expires_at = Math.floor(Date.now() / 1000) + body.expires_in;
+  }
+  if (quirks.omit_expires_in || quirks.expires_at) delete body.expires_in;
+  if (quirks.nest_under) body = { ok: true, [quirks.nest_under]: body };
+  if (quirks.form_encoded) {
+    const flat = Object.entries(body).filter(([, value]) => typeof value !== 'object');
+    ctx.body = new URLSearchParams(flat.map(([key, value]) => [key, String(value)])).toString();
+    ctx.type = 'application/x-www-form-urlencoded';
+  } else {
+    ctx.body = body;
+  }
+}
+
 function countingMiddleware() {
   return async (ctx, next) => {
     const isToken = ctx.method === 'POST' && ctx.path === '/token';
@@ -201,6 +225,7 @@ function countingMiddleware() {
       }
     } else if (ctx.status === 200) {
       bump(counters.tokens_issued, grantType);
+      applyQuirks(ctx, grantType);
     }
     return undefined;
   };

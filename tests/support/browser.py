@@ -12,16 +12,17 @@ use the chromium that scripts/setup installs from Debian (/usr/bin/chromium).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import hashlib
 import os
 import re
 import secrets
-import tempfile
+import threading
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright import async_api
@@ -42,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 DEFAULT_SCOPES = ("openid", "offline_access", "profile", "email", "groups", "api:read")
 FLOW_TIMEOUT_MS = 15_000
+T = TypeVar("T")
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
 
 # Browser tests run wherever chromium is, and must run in CI (scripts/setup installs it there):
@@ -129,9 +131,14 @@ async def authorize_with_browser(
 
 
 async def _drive(url: str, redirect_uri: str, *, login: str, password: str) -> str:
-    """Open url, get through the login and consent pages, return the redirect URL."""
+    """Open url in a fresh browser context (no cookies, no session), get through the login and
+    consent pages, return the redirect URL. Runs on the shared browser's own thread."""
     if not CHROMIUM.exists():
         raise BrowserFlowError(f"{CHROMIUM} is absent: scripts/setup installs it (as root)")
+    return await _shared.run(_drive_in_browser_loop(url, redirect_uri, login, password))
+
+
+async def _drive_in_browser_loop(url: str, redirect_uri: str, login: str, password: str) -> str:
     seen: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     pattern = _redirect_pattern(redirect_uri)
 
@@ -141,31 +148,94 @@ async def _drive(url: str, redirect_uri: str, *, login: str, password: str) -> s
         if request.is_navigation_request() and pattern.match(request.url) and not seen.done():
             seen.set_result(request.url)
 
-    with tempfile.TemporaryDirectory(prefix="strongroom-chromium-") as profile:
-        async with async_api.async_playwright() as playwright:
-            context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
+    context = await (await _shared.browser()).new_context()
+    page = await context.new_page()
+    try:
+        page.set_default_timeout(FLOW_TIMEOUT_MS)
+        page.on("request", catch_redirect)
+        await page.goto(url)
+        for _step in range(4):  # login, consent, and slack for a repeated prompt
+            if seen.done():
+                break
             try:
-                page = context.pages[0] if context.pages else await context.new_page()
-                page.set_default_timeout(FLOW_TIMEOUT_MS)
-                page.on("request", catch_redirect)
-                await page.goto(url)
-                for _step in range(4):  # login, consent, and slack for a repeated prompt
-                    if seen.done():
-                        break
-                    try:
-                        await _answer_prompt(page, login=login, password=password)
-                    except async_api.Error:
-                        if not seen.done():  # else: nothing listens at the redirect URI
-                            raise
-                return await asyncio.wait_for(seen, FLOW_TIMEOUT_MS / 1000)
-            except async_api.Error as error:
-                raise BrowserFlowError(
-                    f"the browser flow failed at {page.url.split('?')[0]}: {error.message}"
-                ) from None
-            finally:
-                await context.close()
+                await _answer_prompt(page, login=login, password=password)
+            except async_api.Error:
+                if not seen.done():  # else: nothing listens at the redirect URI
+                    raise
+        return await asyncio.wait_for(seen, FLOW_TIMEOUT_MS / 1000)
+    except async_api.Error as error:
+        raise BrowserFlowError(
+            f"the browser flow failed at {page.url.split('?')[0]}: {error.message}"
+        ) from None
+    finally:
+        await context.close()
+
+
+class _SharedBrowser:
+    """One headless chromium for the whole test session, driven from its own thread and event
+    loop, so any test's loop can use it and starting it (about 1.5 s) is paid once. Each flow
+    gets a new browser context: flows never share cookies. close() ends it; the Playwright
+    driver also takes chromium down with it if this process dies."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._playwright: async_api.Playwright | None = None
+        self._browser: async_api.Browser | None = None
+        self._starting: asyncio.Lock | None = None
+        self._guard = threading.Lock()
+
+    async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run coroutine on the browser's loop and await it from the caller's loop."""
+        with self._guard:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="strongroom-test-browser", daemon=True
+                )
+                self._thread.start()
+            loop = self._loop
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+
+    async def browser(self) -> async_api.Browser:
+        """The running browser, started on first use (call on the browser's loop only)."""
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._browser is None or not self._browser.is_connected():
+                if self._playwright is None:
+                    self._playwright = await async_api.async_playwright().start()
+                self._browser = await self._playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                )
+            return self._browser
+
+    def close(self) -> None:
+        with self._guard:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+    async def _stop(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
+        self._browser, self._playwright, self._starting = None, None, None
+
+
+_shared = _SharedBrowser()
+atexit.register(_shared.close)
+
+
+def close_shared_browser() -> None:
+    """End the session's browser (the fixtures do it at session end; atexit is the backstop)."""
+    _shared.close()
 
 
 async def _answer_prompt(page: async_api.Page, *, login: str, password: str) -> None:

@@ -1,6 +1,10 @@
 """Pytest fixtures for the real authorization server. Use them from a conftest.py:
 
-    from tests.support.fixtures import oauth_server, oauth_server_factory  # noqa: F401
+    from tests.support.fixtures import (  # noqa: F401
+        _shared_browser_closes_at_session_end,
+        oauth_server,
+        oauth_server_factory,
+    )
 
 `oauth_server` is a server with the default settings (5 s access tokens, rotating refresh
 tokens); `oauth_server_factory(**options)` starts one with OAuthServer.start's options
@@ -16,9 +20,16 @@ from typing import Any
 
 import pytest
 
+from tests.support import browser
 from tests.support import oauth_server as oauth_server_module
 
 ServerFactory = Callable[..., oauth_server_module.OAuthServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_browser_closes_at_session_end() -> Iterator[None]:
+    yield
+    browser.close_shared_browser()
 
 
 @pytest.fixture

@@ -112,6 +112,7 @@ class OAuthServer:
         redirect_uris: list[str] | None = None,
         web_client_auth_method: str = "client_secret_basic",
         invalid_grant_status: int | None = None,
+        quirks: dict[str, Any] | None = None,
         access_token_alg: str = "RS256",
         tls: bool = False,
         port: int = 0,
@@ -121,7 +122,8 @@ class OAuthServer:
         accounts maps a login to {"groups": [...], "email": ..., "name": ...}; any other login
         is accepted too and gets default_groups (["users"] unless given). invalid_grant_status
         makes the token endpoint answer invalid_grant with that status (401 like some providers)
-        instead of 400.
+        instead of 400. quirks: the token endpoint's other oddities, as server.mjs lists them
+        (omit_refresh_token_on_refresh, omit_expires_in, expires_at, nest_under, form_encoded).
         """
         node = shutil.which("node")
         if node is None:
@@ -148,9 +150,8 @@ class OAuthServer:
             "service_client_id": service.client_id,
             "service_client_secret": service.client_secret,
             "access_token_alg": access_token_alg,
-            "quirks": {"invalid_grant_status": invalid_grant_status}
-            if invalid_grant_status
-            else {},
+            "quirks": (quirks or {})
+            | ({"invalid_grant_status": invalid_grant_status} if invalid_grant_status else {}),
             "exit_when_stdin_closes": True,
         }
         ca_file = None
@@ -266,8 +267,9 @@ class OAuthServer:
         """Answer the next `count` token requests with `status` (a transient provider error)."""
         self._admin("POST", "faults", {"status": status, "count": count})
 
-    def set_quirks(self, *, invalid_grant_status: int | None = None) -> None:
-        quirks = {"invalid_grant_status": invalid_grant_status} if invalid_grant_status else {}
+    def set_quirks(self, **quirks: Any) -> None:
+        """Replace the token endpoint's quirks, e.g. set_quirks(invalid_grant_status=401,
+        form_encoded=True); set_quirks() brings back plain RFC 6749 answers."""
         self._admin("POST", "quirks", quirks)
 
     def _admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -319,16 +321,27 @@ class OAuthServer:
 
 
 def register_tokens(response: httpx.Response) -> None:
-    """Register every token in a token-endpoint answer with the canary watcher."""
-    try:
-        body = response.json()
-    except ValueError:
-        return
-    if isinstance(body, dict):
-        for field in ("access_token", "refresh_token", "id_token"):
-            value = body.get(field)
-            if isinstance(value, str):
-                canary.register(value)
+    """Register every token in a token-endpoint answer (JSON, nested or form-encoded) with the
+    canary watcher."""
+    body: Any
+    if response.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = dict(urllib.parse.parse_qsl(response.text))
+    else:
+        try:
+            body = response.json()
+        except ValueError:
+            return
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for field, value in item.items():
+                if isinstance(value, dict):
+                    stack.append(value)
+                elif field in ("access_token", "refresh_token", "id_token") and isinstance(
+                    value, str
+                ):
+                    canary.register(value)
 
 
 def _json_or_raise(response: httpx.Response) -> dict[str, Any]:
