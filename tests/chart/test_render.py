@@ -518,3 +518,28 @@ def test_notes_tell_the_next_steps() -> None:
     assert "strongroom.dev/app" in text
     assert "strongroom audit query" in text
     assert "strongroom key export" in text
+
+
+def test_notes_point_at_the_ca_where_each_mode_keeps_it() -> None:
+    assert "get configmap strongroom-ca" in rendering.notes()
+    cert_manager = rendering.notes({"controlPlane": {"tls": {"mode": "cert-manager"}}})
+    assert "get secret strongroom-controlplane-tls" in cert_manager
+    assert "trustManager.enabled=true" in cert_manager
+
+
+def test_pull_secrets_and_scheduling_reach_each_component() -> None:
+    toleration = {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}
+    per_component = {"nodeSelector": {"pool": "infra"}, "tolerations": [toleration]}
+    values = {
+        "imagePullSecrets": ["regcred"],
+        **{c: per_component for c in ("controlPlane", "audit", "operator", "webhook")},
+    }
+    pods = rendering.pod_specs(rendering.render(values))
+    assert len(pods) == 4
+    for name, pod in pods.items():
+        assert pod["imagePullSecrets"] == [{"name": "regcred"}], name
+        assert pod["nodeSelector"] == {"pool": "infra"}, name
+        assert pod["tolerations"] == [toleration], name
+    for name, pod in rendering.pod_specs(rendering.render()).items():
+        assert "imagePullSecrets" not in pod, name
+        assert "nodeSelector" not in pod, name

@@ -13,8 +13,10 @@ audit collector (strongroom-audit): (list $ true) renders the collector.
 {{- end -}}
 {{- $images := concat (list (include "strongroom.sidecarImage" $root)) $root.Values.controlPlane.extraSidecarImages -}}
 serviceAccountName: strongroom-controlplane
-{{- include "strongroom.podCommon" $root }}
-{{- include "strongroom.scheduling" (list $root $values) }}
+{{- include "strongroom.podCommon" $root | trim | nindent 0 }}
+{{- with include "strongroom.scheduling" (list $root $values) | trim }}
+{{ . }}
+{{- end }}
 containers:
   - name: controlplane
     image: {{ include "strongroom.controlPlaneImage" $root }}
