@@ -532,7 +532,7 @@ def test_pull_secrets_and_scheduling_reach_each_component() -> None:
     per_component = {"nodeSelector": {"pool": "infra"}, "tolerations": [toleration]}
     values = {
         "imagePullSecrets": ["regcred"],
-        **{c: per_component for c in ("controlPlane", "audit", "operator", "webhook")},
+        **dict.fromkeys(("controlPlane", "audit", "operator", "webhook"), per_component),
     }
     pods = rendering.pod_specs(rendering.render(values))
     assert len(pods) == 4
