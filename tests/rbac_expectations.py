@@ -61,7 +61,10 @@ CLUSTER: dict[str, set[Permission]] = {
         for p in _perms("strongroom.dev", kind, "get", "list", "watch", "patch", "update")
         | _perms("strongroom.dev", f"{kind}/status", "get", "patch", "update")
     }
-    | _perms("", "secrets", "get", "delete")
+    # Agent key Secrets in App namespaces (kopfhandlers.kubeio), owned by their Agent, which
+    # needs agents/finalizers for blockOwnerDeletion.
+    | _perms("", "secrets", "get", "delete", "create", "update")
+    | _perms("strongroom.dev", "agents/finalizers", "update")
     | _perms("", "events", "create", "patch")
     | _perms("events.k8s.io", "events", "create", "patch")
     | _perms("", "namespaces", "get", "list", "watch")
@@ -77,6 +80,7 @@ CLUSTER: dict[str, set[Permission]] = {
         "list",
         "watch",
         "patch",
+        "update",  # certs.sharing replaces the configuration (PUT) to set the caBundle
     ),
 }
 """Per component: what it may do cluster-wide."""

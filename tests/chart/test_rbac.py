@@ -225,18 +225,9 @@ def test_namespace_edit_writes_grants_and_agents_but_never_apps_or_providers() -
     ],
 )
 def test_shared_rbac_expectations_find_nothing(values: dict[str, Any]) -> None:
-    """The rules tests/rbac_expectations.py states (from the control-plane issue), with the two
-    rights it does not list yet added: the webhook PUTs its configuration (certs.sharing uses
-    replace, i.e. ``update``), and the operator writes Agent key Secrets in App namespaces
-    (kopfhandlers.kubeio) and holds agents/finalizers for their owner references."""
-    cluster = {k: set(v) for k, v in rbac_expectations.CLUSTER.items()}
-    cluster["webhook"].add(
-        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update")
-    )
-    cluster["operator"] |= {("", "secrets", "create"), ("", "secrets", "update")}
-    cluster["operator"].add(("strongroom.dev", "agents/finalizers", "update"))
+    """The rules tests/rbac_expectations.py states (from the control-plane issue)."""
     objects = rendering.render(values)
-    assert rbac_expectations.violations(objects, control_plane_namespace=NS, cluster=cluster) == []
+    assert rbac_expectations.violations(objects, control_plane_namespace=NS) == []
 
 
 def test_shared_rbac_expectations_would_catch_a_secret_role_for_app_service_accounts() -> None:
