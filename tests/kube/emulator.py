@@ -27,7 +27,8 @@ aiohttp like kmock, with kmock-compatible wire formats (kopf runs against it unc
 - errors are ``Status`` objects with the API server's reason, code and message.
 
 Not emulated: OpenAPI schema and CEL validation (core mirrors every CEL rule and is tested
-there), RBAC (every known token may do anything), server-side apply, list paging
+there), RBAC (every known token may do anything, except what ``forbid`` refuses),
+server-side apply, list paging
 (``limit``/``continue`` are ignored: the whole list comes back), old states for
 ``resourceVersionMatch=Exact`` lists (the window is checked, the current state served).
 
@@ -144,6 +145,15 @@ class KubeEmulator:
     def requests(self) -> list[tuple[str, str]]:
         """(method, path?query) of every request served so far."""
         return self._api.requests
+
+    def forbid(self, method: str, plural: str) -> None:
+        """Answer every ``method`` request on ``plural`` (any namespace) with 403 Forbidden,
+        as the API server does without the RBAC right: there is no RBAC here otherwise."""
+        self._api.forbidden.add((method.upper(), plural))
+
+    def allow(self, method: str, plural: str) -> None:
+        """Undo :meth:`forbid`."""
+        self._api.forbidden.discard((method.upper(), plural))
 
     # --- resources ------------------------------------------------------------------------
 

@@ -77,6 +77,18 @@ def method_not_allowed(message: str) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
 
+def forbidden(verb: str, plural: str, namespace: str, group: str = "") -> ApiError:
+    resource = f"{plural}.{group}" if group else plural
+    where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{resource} is forbidden: User "emulated" cannot {verb} resource "{plural}" in API'
+        f' group "{group}" {where}',
+        {"kind": plural, "group": group},
+    )
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 

@@ -52,6 +52,8 @@ class Api:
         self.closing = False
         self.requests: list[tuple[str, str]] = []
         """(method, path with query) of every request, for tests that assert on traffic."""
+        self.forbidden: set[tuple[str, str]] = set()
+        """(HTTP method, plural) answered 403 Forbidden, as RBAC would (``KubeEmulator.forbid``)."""
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -119,6 +121,8 @@ class Api:
     async def _serve(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
         ns = t.namespace or ""
+        if (method, t.res.plural) in self.forbidden:
+            raise errors.forbidden(method.lower(), t.res.plural, ns, t.res.group)
         if not t.res.stored:
             if method != "POST" or t.name is not None:
                 raise errors.method_not_allowed(f"{t.res.plural} can only be created")

@@ -50,6 +50,17 @@ async def test_a_request_without_a_known_token_is_401(raw: apiclient.Raw) -> Non
     assert (status, body["reason"]) == (401, "Unauthorized")
 
 
+async def test_a_forbidden_verb_is_403_as_rbac_words_it_and_other_verbs_still_work(
+    raw: apiclient.Raw, kube: emulator.KubeEmulator
+) -> None:
+    await raw.call("POST", SECRETS, apiclient.secret("a"))
+    kube.forbid("DELETE", "secrets")
+    status, body = await raw.call("DELETE", f"{SECRETS}/a")
+    assert (status, body["reason"], body["code"]) == (403, "Forbidden", 403)
+    assert 'cannot delete resource "secrets"' in body["message"]
+    assert (await raw.call("GET", f"{SECRETS}/a"))[0] == 200
+
+
 async def test_put_with_a_stale_resource_version_is_409_conflict(raw: apiclient.Raw) -> None:
     _, created = await raw.call("POST", SECRETS, apiclient.secret("a", v="1"))
     stale = created["metadata"]["resourceVersion"]

@@ -4,6 +4,8 @@ follows Grants as they come and go."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests import canary
 from tests.kube import emulator
 from tests.operator import conftest as c
@@ -80,6 +82,39 @@ async def test_the_plaintext_secret_is_deleted_once_sealed_when_the_grant_asks(
             "grants.strongroom.dev", "deploy", {"metadata": {"labels": {"a": "b"}}}, "team-a"
         )
         await c.until(lambda: c.status(kube, "grants", "deploy").get("state") == "Ready")
+    assert await c.open_record(kube, "deploy") == {"token": token}
+
+
+async def test_a_forbidden_plaintext_deletion_is_one_warning_saying_what_to_do_not_retries(
+    kube: emulator.KubeEmulator,
+) -> None:
+    """The chart's operator.deletePlaintextSecrets=false withholds delete on Secrets."""
+    token = canary.new()
+    kube.create(c.plain_secret("deploy-token", {"token": token}))
+    kube.forbid("DELETE", "secrets")
+    annotations = {"strongroom.dev/delete-plaintext-secret": "true"}
+    async with c.operator(kube):
+        kube.create(c.app())
+        kube.create(c.secret_provider())
+        kube.create(
+            c.grant(
+                "deploy",
+                credential={"secretRef": {"name": "deploy-token"}},
+                annotations=annotations,
+            )
+        )
+        await c.until(lambda: c.status(kube, "grants", "deploy").get("state") == "Ready")
+        warning = await c.until(
+            lambda: [
+                e for e in c.events(kube, "deploy") if e["reason"] == "PlaintextSecretNotDeleted"
+            ]
+        )
+        await asyncio.sleep(1.0)  # several retry delays of the test settings (0.2 s)
+        deletes = [p for m, p in kube.requests if m == "DELETE" and "deploy-token" in p]
+    assert warning[0]["type"] == "Warning"
+    assert "operator.deletePlaintextSecrets=true" in warning[0]["message"]
+    assert len(deletes) == 1
+    assert kube.get("secrets", "deploy-token", "team-a") is not None
     assert await c.open_record(kube, "deploy") == {"token": token}
 
 

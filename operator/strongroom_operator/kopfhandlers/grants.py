@@ -17,6 +17,7 @@ from strongroom_operator.kopfhandlers import (
     revocation,
     runtime,
 )
+from strongroom_operator.kubestore import client
 from strongroom_operator.reconcile import grants, outcomes
 
 DELETE_PLAINTEXT = "strongroom.dev/delete-plaintext-secret"
@@ -81,7 +82,27 @@ async def _plaintext_secret(
     sealed = record is not None and record.source_digest.startswith("secretRef:")
     wanted = grant.meta.annotations.get(DELETE_PLAINTEXT, "").lower() == "true"
     if sealed and wanted:
-        if await kubeio.delete_secret(rt.kube, grant.meta.namespace, name):
+        try:
+            deleted = await kubeio.delete_secret(rt.kube, grant.meta.namespace, name)
+        except client.ApiError as e:
+            if e.status != 403:
+                raise
+            # The chart grants delete on Secrets only with operator.deletePlaintextSecrets:
+            # retrying cannot help, so say once what to do instead.
+            kopf.event(
+                body,
+                type="Warning",
+                reason="PlaintextSecretNotDeleted",
+                message=(
+                    f'Secret "{name}" still holds the credential in plaintext: the operator may '
+                    "not delete Secrets (403). Delete it yourself (its credential is sealed in "
+                    "the grant record), or install the chart with "
+                    "operator.deletePlaintextSecrets=true, or remove the annotation "
+                    f"{DELETE_PLAINTEXT}"
+                ),
+            )
+            return
+        if deleted:
             kopf.event(
                 body,
                 type="Normal",

@@ -12,7 +12,7 @@ from strongroom_core.resources import models
 from strongroom_core.sealing import rootkeys
 from strongroom_core.storage import errors as storage_errors
 from strongroom_operator.controlplane import keyservice
-from strongroom_operator.kopfhandlers import kubeio, publishing
+from strongroom_operator.kopfhandlers import cabundles, kubeio, publishing
 from strongroom_operator.kopfhandlers import settings as operator_settings
 from strongroom_operator.kubestore import client, connecting, sealingkeys, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
@@ -26,6 +26,7 @@ class Runtime:
     root_store: kuberootkeys.KubernetesRootKeyStore
     ctx: context.ReconcileContext
     publisher: publishing.PolicyPublisher
+    ca_bundles: cabundles.CaBundles
     clock: Callable[[], float] = time.time
 
     @property
@@ -55,7 +56,14 @@ class Runtime:
                     opened.kube, agent, key.plaintext, key.kid, rotated_for=None
                 )
 
-            return cls(config, opened, root_store, ctx, publishing.PolicyPublisher(ctx, deliver))
+            ca_bundles = cabundles.CaBundles(
+                opened.kube,
+                config.ca_source,
+                config.ca_configmap,
+                max_age=config.ca_check_seconds,
+            )
+            publisher = publishing.PolicyPublisher(ctx, deliver)
+            return cls(config, opened, root_store, ctx, publisher, ca_bundles)
         except BaseException:
             await opened.close()
             raise

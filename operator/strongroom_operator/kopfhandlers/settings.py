@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from strongroom_core import podspec
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OperatorSettings:
@@ -49,3 +51,20 @@ class OperatorSettings:
 
     reconnect_backoff: float = 1.0
     """Seconds kopf waits before reopening a failed watch."""
+
+    liveness_endpoint: str | None = None
+    """kopf's health endpoint (``http://0.0.0.0:8080/healthz``) for the kubelet's probes;
+    ``None`` serves none."""
+
+    ca_source: tuple[str, str, str] | None = None
+    """Where the control plane's CA bundle is: ``(kind, namespace, name)`` with kind
+    ``configmap`` or ``secret`` and the key ``ca.crt``. ``None`` publishes no CA ConfigMaps
+    (trust-manager or the user does it)."""
+
+    ca_configmap: str = podspec.CA_CONFIGMAP_NAME
+    """The ConfigMap (key ``ca.crt``) published into every namespace that has an App; the
+    webhook mounts it into each injected sidecar."""
+
+    ca_check_seconds: float = 60.0
+    """How often each App's namespace is checked against the current CA (a renewed CA reaches
+    every namespace within about this time)."""

@@ -106,6 +106,20 @@ def build_registry(
     async def app_deleted(body: kopf.Body, **_: Any) -> None:
         await apps.deleted(holder.get(), body)
 
+    if config.ca_source is not None:
+
+        @kopf.timer(
+            G, V, "apps", id="app-ca-bundle", interval=config.ca_check_seconds, registry=registry
+        )
+        async def app_ca_bundle(body: kopf.Body, **_: Any) -> None:
+            await apps.keep_ca_bundle(holder.get(), body)
+
+    @on.probe(id="operator", registry=registry)
+    def probe(**_: Any) -> str:
+        """kopf's health endpoint (``--liveness``) answers only once startup has finished;
+        this says which control-plane namespace the replica serves."""
+        return holder.get().settings.namespace
+
     @reconciling("providers", "provider")
     async def provider(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
         await providers.reconcile(holder.get(), indexes.View(kwargs), body, patch, retry)
