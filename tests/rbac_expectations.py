@@ -65,6 +65,9 @@ CLUSTER: dict[str, set[Permission]] = {
     # needs agents/finalizers for blockOwnerDeletion.
     | _perms("", "secrets", "get", "delete", "create", "update")
     | _perms("strongroom.dev", "agents/finalizers", "update")
+    # The control plane's CA as ConfigMap strongroom-ca in every namespace with an App
+    # (kopfhandlers.cabundles): created, kept current, deleted with the namespace's last App.
+    | _perms("", "configmaps", "get", "create", "update", "delete")
     | _perms("", "events", "create", "patch")
     | _perms("events.k8s.io", "events", "create", "patch")
     | _perms("", "namespaces", "get", "list", "watch")

@@ -32,6 +32,9 @@ def _perms(
 
 KINDS = ("apps", "providers", "grants", "agents")
 
+CA_CONFIGMAPS = _perms("", ["configmaps"], ["get", "create", "update", "delete"])
+"""kopfhandlers.cabundles, unless trust-manager or the user distributes the CA."""
+
 # --- the allow-list: what each component's code does on the API -------------------------------
 ROLE: dict[str, set[Permission]] = {
     # kubestore.storage (records, documents), rootkeys, sealingkeys; changes.watch (watch).
@@ -49,11 +52,14 @@ CLUSTER: dict[str, set[Permission]] = {
     | _perms("strongroom.dev", ["apps"], ["get"]),
     # kopf: list/watch/patch every handled kind and its status; kubeio: read referenced
     # Secrets, write Agent key Secrets (owned by the Agent with blockOwnerDeletion, hence
-    # agents/finalizers); kopf's Events; kopf's CRD watch.
+    # agents/finalizers); cabundles: the CA ConfigMap in every namespace with an App (read the
+    # source and each copy, create, update on a new CA, delete with the last App); kopf's
+    # Events; kopf's CRD watch.
     "operator": _perms("strongroom.dev", KINDS, ["get", "list", "watch", "patch"])
     | _perms("strongroom.dev", [f"{k}/status" for k in KINDS], ["patch"])
     | _perms("strongroom.dev", ["agents/finalizers"], ["update"])
     | _perms("", ["secrets"], ["get", "create", "update"])
+    | CA_CONFIGMAPS
     | _perms("", ["events"], ["create"])
     | _perms("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"]),
     # webhook.apps: GET the App; certs.sharing: GET/PUT its own configuration.
@@ -110,6 +116,17 @@ def test_each_component_holds_exactly_what_its_code_uses(component: str) -> None
 def test_deleting_plaintext_secrets_is_an_opt_in_right() -> None:
     objects = rendering.render({"operator": {"deletePlaintextSecrets": True}})
     assert granted(objects, "ClusterRole", "operator") == CLUSTER["operator"] | DELETE_PLAINTEXT
+
+
+@pytest.mark.parametrize(
+    "ca_bundle", [{"publishToAppNamespaces": False}, {"trustManager": {"enabled": True}}]
+)
+def test_configmap_rights_come_only_when_the_operator_publishes_the_ca(
+    ca_bundle: dict[str, Any],
+) -> None:
+    values = {"controlPlane": {"tls": {"mode": "cert-manager"}, "caBundle": ca_bundle}}
+    objects = rendering.render(values)
+    assert granted(objects, "ClusterRole", "operator") == CLUSTER["operator"] - CA_CONFIGMAPS
 
 
 def test_peering_rights_come_only_with_several_operator_replicas() -> None:

@@ -522,9 +522,70 @@ def test_notes_tell_the_next_steps() -> None:
 
 def test_notes_point_at_the_ca_where_each_mode_keeps_it() -> None:
     assert "get configmap strongroom-ca" in rendering.notes()
+    assert "The operator copies the control plane's CA" in rendering.notes()
     cert_manager = rendering.notes({"controlPlane": {"tls": {"mode": "cert-manager"}}})
     assert "get secret strongroom-controlplane-tls" in cert_manager
-    assert "trustManager.enabled=true" in cert_manager
+    by_hand = rendering.notes(
+        {
+            "controlPlane": {
+                "tls": {"mode": "cert-manager"},
+                "caBundle": {"publishToAppNamespaces": False},
+            }
+        }
+    )
+    assert "trustManager.enabled=true" in by_hand
+    assert "The operator copies" not in by_hand
+
+
+def _operator_container(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    objects = rendering.render(values)
+    container: dict[str, Any] = rendering.pod_specs(objects)["StatefulSet/strongroom-operator"][
+        "containers"
+    ][0]
+    return container
+
+
+@pytest.mark.parametrize(
+    ("values", "source"),
+    [
+        ({}, ("configmap", "strongroom-system", "strongroom-ca")),
+        (
+            {"controlPlane": {"caBundle": {"configMapName": "sr-ca"}}},
+            ("configmap", "strongroom-system", "sr-ca"),
+        ),
+        (
+            {"controlPlane": {"tls": {"mode": "cert-manager"}}},
+            ("secret", "strongroom-system", "strongroom-controlplane-tls"),
+        ),
+        (
+            {
+                "controlPlane": {
+                    "tls": {"mode": "cert-manager"},
+                    "caBundle": {"trustManager": {"enabled": True}},
+                }
+            },
+            None,
+        ),
+        ({"controlPlane": {"caBundle": {"publishToAppNamespaces": False}}}, None),
+    ],
+)
+def test_the_operator_publishes_the_ca_from_where_each_mode_keeps_it_unless_someone_else_does(
+    values: dict[str, Any], source: tuple[str, str, str] | None
+) -> None:
+    container = _operator_container(values)
+    config, _ = main.parse_args([*container["args"], "--namespace", rendering.NAMESPACE])
+    assert config.ca_source == source
+    name = values.get("controlPlane", {}).get("caBundle", {}).get("configMapName", "strongroom-ca")
+    assert config.ca_configmap == name
+
+
+def test_operator_probes_call_the_health_endpoint_it_serves() -> None:
+    container = _operator_container({"operator": {"healthPort": 9090}})
+    config, _ = main.parse_args([*container["args"], "--namespace", rendering.NAMESPACE])
+    assert config.liveness_endpoint == "http://0.0.0.0:9090/healthz"
+    assert container["ports"] == [{"name": "health", "containerPort": 9090, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
 
 
 def test_pull_secrets_and_scheduling_reach_each_component() -> None:

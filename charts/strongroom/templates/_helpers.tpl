@@ -88,6 +88,23 @@ strongroom-controlplane-tls
 {{- end -}}
 {{- end }}
 
+{{/*
+Where the operator reads the control plane's CA to publish it into App namespaces
+(--ca-bundle-source): the chart's ConfigMap in the release namespace (generated and secret
+modes), the serving certificate's Secret (cert-manager mode, where cert-manager renews it), or
+empty (off: trust-manager does it, or publishToAppNamespaces is false).
+*/}}
+{{- define "strongroom.operatorCaSource" -}}
+{{- $bundle := .Values.controlPlane.caBundle -}}
+{{- if and $bundle.publishToAppNamespaces (not $bundle.trustManager.enabled) -}}
+{{- if eq .Values.controlPlane.tls.mode "cert-manager" -}}
+secret/{{ include "strongroom.controlPlaneTLSSecret" . }}
+{{- else -}}
+configmap/{{ $bundle.configMapName }}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
 {{/* Whether cert-manager objects are needed at all, and the issuer they use. */}}
 {{- define "strongroom.usesCertManager" -}}
 {{- if or (eq .Values.controlPlane.tls.mode "cert-manager") (eq .Values.webhook.tls.mode "cert-manager") -}}true{{- end -}}

@@ -61,6 +61,16 @@ it is justified there too. App ServiceAccounts get nothing from this chart.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, create, update{{ if .Values.operator.deletePlaintextSecrets }}, delete{{ end }}]
+{{- if include "strongroom.operatorCaSource" . }}
+# The control plane's CA as ConfigMap {{ .Values.controlPlane.caBundle.configMapName }} in every namespace with an App
+# (kopfhandlers.cabundles): read the source in the release namespace and each namespace's copy
+# (get), create it with the first App, update it when the CA changes, delete it with the last
+# App. Only ConfigMaps labelled app.kubernetes.io/managed-by=strongroom are updated or deleted.
+# Names cannot limit create, and the ConfigMap is the webhook's fixed name in any namespace.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, update, delete]
+{{- end }}
 # Events for what a person should notice (kopf posts core/v1 Events).
 - apiGroups: [""]
   resources: [events]
