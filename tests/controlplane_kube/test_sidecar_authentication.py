@@ -124,16 +124,46 @@ async def test_the_injected_sidecar_of_an_allowed_service_account_gets_its_apps_
         assert len((await response.json())["keys"]) == 1
 
 
-async def test_a_sidecar_asking_for_another_apps_keys_is_forbidden(
-    cluster: emulator.KubeEmulator, control_plane: command.Running, client: aiohttp.ClientSession
+@pytest.mark.parametrize("path", ["keys", "grants/deploy", "watch"], ids=["keys", "grant", "watch"])
+async def test_a_sidecar_asking_for_another_apps_path_is_forbidden_and_audited(
+    cluster: emulator.KubeEmulator,
+    control_plane: command.Running,
+    client: aiohttp.ClientSession,
+    tmp_path: Path,
+    path: str,
 ) -> None:
     pods.create_app(cluster, "blog")
     token = pods.pod_token(cluster, pods.sidecar_pod(cluster, "web-0"))
-    url = control_plane.url + "/v1/apps/team-a/blog/keys"
+    url = control_plane.url + f"/v1/apps/team-a/blog/{path}"
     async with client.get(url, headers=h.bearer(token)) as response:
         assert response.status == 403
         problem = await h.problem_of(response)
+    assert problem["code"] == "forbidden"
     assert "acts for App team-a/shop" in problem["detail"]
+    (refused,) = await conftest.audit_records(tmp_path / "audit.db", kind="auth.refused")
+    assert (refused["namespace"], refused["app"], refused["caller"]) == (
+        "team-a",
+        "blog",
+        "pod/web-0",
+    )
+    assert refused["status"] == 403
+    assert str(refused["reason"]).startswith("forbidden: this sidecar acts for App team-a/shop")
+    assert not canary.found_in(str(refused))
+
+
+async def test_an_admin_asking_for_an_apps_keys_is_forbidden_and_audited(
+    cluster: emulator.KubeEmulator,
+    control_plane: command.Running,
+    client: aiohttp.ClientSession,
+    tmp_path: Path,
+) -> None:
+    admin = pods.projected_token("strongroom-system", "strongroom-cli", None, None, ["strongroom"])
+    cluster.register_token(admin, namespace="strongroom-system", service_account="strongroom-cli")
+    async with client.get(control_plane.url + KEYS, headers=h.bearer(admin)) as response:
+        assert response.status == 403
+    (refused,) = await conftest.audit_records(tmp_path / "audit.db", kind="auth.refused")
+    assert refused["caller"] == conftest.ADMIN_SA
+    assert (refused["namespace"], refused["app"]) == ("team-a", "shop")
 
 
 async def test_an_accepted_token_is_reviewed_once_then_served_from_the_cache(

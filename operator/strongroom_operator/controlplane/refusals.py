@@ -10,6 +10,9 @@ sidecar), ``sidecar_image_mismatch`` 403, ``app_annotation_missing`` 403, ``app_
 ``service_account_not_allowed`` 403, ``review_unavailable`` 503 (the Kubernetes API could not be
 asked; nothing is refused for good, so nothing is audited).
 
+An authenticated caller asking for another App's path (the routes' ``require_app``) keeps its
+plain ``forbidden`` 403 and is audited the same way (:func:`record_forbidden`).
+
 The audit record (kind ``auth.refused``) names who was refused (``pod/<name>`` or
 ``serviceaccount/<namespace>/<name>`` or ``unknown``), the namespace and App when known, and the
 reason; never the token.
@@ -64,23 +67,27 @@ class Refused(problems.ProblemError):
 
 
 def audit_event(refusal: Refused) -> dict[str, Any]:
+    return _event(refusal, refusal.who, refusal.namespace, refusal.app)
+
+
+def _event(problem: problems.ProblemError, who: str, namespace: str, app: str) -> dict[str, Any]:
     return {
         "id": audit.new_event_id(),
         "time": audit.now(),
         "kind": AUTH_REFUSED,
-        "namespace": refusal.namespace,
-        "app": refusal.app,
-        "caller": refusal.who,
+        "namespace": namespace,
+        "app": app,
+        "caller": who,
         "principal": "",
         "grant": "",
         "provider": "",
         "method": "",
         "host": "",
         "path": "",
-        "status": refusal.status,
+        "status": problem.status,
         "latency_ms": 0.0,
         "decision": "deny",
-        "reason": f"{refusal.code}: {refusal.detail}"[: audit.MAX_REASON_LENGTH],
+        "reason": f"{problem.code}: {problem.detail}"[: audit.MAX_REASON_LENGTH],
         "refreshed": False,
         "trace_id": "",
     }
@@ -89,10 +96,23 @@ def audit_event(refusal: Refused) -> dict[str, Any]:
 async def record(sink: AuditSink | None, refusal: Refused) -> None:
     """Audit the refusal; an audit store that is down is logged, and the caller is refused
     all the same."""
-    logger.warning("refused %s: %s", refusal.who, refusal.code)
+    await _record(sink, refusal.who, audit_event(refusal))
+
+
+async def record_forbidden(
+    sink: AuditSink | None, problem: problems.ProblemError, who: str, namespace: str, app: str
+) -> None:
+    """Audit an authenticated caller refused a path (``auth.require_app``: a sidecar asking for
+    another App's keys, grants or watch, or an admin asking for key material). ``namespace`` and
+    ``app`` are the App asked for; the reason names the caller's own."""
+    await _record(sink, who, _event(problem, who, namespace, app))
+
+
+async def _record(sink: AuditSink | None, who: str, event: dict[str, Any]) -> None:
+    logger.warning("refused %s: %s", who, str(event["reason"]).partition(":")[0])
     if sink is None:
         return
     try:
-        await sink.append_audit([audit_event(refusal)])
+        await sink.append_audit([event])
     except Exception as e:  # the refusal stands whatever the audit store does
-        logger.error("could not audit the refusal of %s: %s", refusal.who, type(e).__name__)
+        logger.error("could not audit the refusal of %s: %s", who, type(e).__name__)

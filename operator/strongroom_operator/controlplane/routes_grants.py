@@ -10,7 +10,7 @@ from aiohttp import web
 from strongroom_core import protocol
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import records
-from strongroom_operator.controlplane import auth, bodies, claims, grantchecks, problems, state
+from strongroom_operator.controlplane import bodies, claims, grantchecks, problems, state
 
 routes = web.RouteTableDef()
 
@@ -30,7 +30,7 @@ async def _stored_grant(
 async def get_grant(request: web.Request) -> web.Response:
     cp = state.of(request)
     namespace, app, name = (request.match_info[k] for k in ("namespace", "app", "name"))
-    auth.require_app(await cp.caller(request), namespace, app, admin=True)
+    await cp.app_caller(request, namespace, app, admin=True)
     record = await _stored_grant(cp, namespace, app, name)
     return web.json_response({"grant": protocol.grant_to_wire(record)})
 
@@ -41,7 +41,7 @@ async def replace_grant(request: web.Request) -> web.Response:
     version (someone else wrote first: re-read, then decide again)."""
     cp = state.of(request)
     namespace, app, name = (request.match_info[k] for k in ("namespace", "app", "name"))
-    auth.require_app(await cp.caller(request), namespace, app, admin=True)
+    await cp.app_caller(request, namespace, app, admin=True)
     wire, expected = grantchecks.parse_replace_request(await bodies.read_json_object(request))
     stored = await _stored_grant(cp, namespace, app, name)
     if stored.version != expected:
@@ -58,7 +58,7 @@ async def claim_grant(request: web.Request) -> web.Response:
     / ``not_refreshable`` whose problem document also carries ``grant`` and ``serverTime``."""
     cp = state.of(request)
     namespace, app, name = (request.match_info[k] for k in ("namespace", "app", "name"))
-    auth.require_app(await cp.caller(request), namespace, app, admin=True)
+    await cp.app_caller(request, namespace, app, admin=True)
     wanted = claims.parse_claim_request(await bodies.read_json_object(request))
     try:
         record, now = await claims.claim(cp.storage, namespace, app, name, wanted)

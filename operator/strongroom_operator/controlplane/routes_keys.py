@@ -8,7 +8,7 @@ import base64
 from aiohttp import web
 
 from strongroom_core import protocol
-from strongroom_operator.controlplane import auth, state
+from strongroom_operator.controlplane import state
 
 routes = web.RouteTableDef()
 
@@ -30,8 +30,7 @@ async def get_app_keys(request: web.Request) -> web.Response:
     even an admin gets them: key material goes only where it is used."""
     cp = state.of(request)
     namespace, app = request.match_info["namespace"], request.match_info["app"]
-    caller = await cp.caller(request)
-    auth.require_app(caller, namespace, app, admin=False)
+    await cp.app_caller(request, namespace, app, admin=False)
     keyring = await cp.key_service.app_keys(namespace, app)
     active = keyring.active.kid
     wire: list[protocol.KeyWire] = []

@@ -19,7 +19,7 @@ from aiohttp import web
 from strongroom_core import protocol
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import ports, records
-from strongroom_operator.controlplane import auth, bodies, state, watching
+from strongroom_operator.controlplane import bodies, state, watching
 
 logger = logging.getLogger("strongroom.controlplane")
 
@@ -65,7 +65,7 @@ async def _pump(
 async def watch(request: web.Request) -> web.StreamResponse:
     cp = state.of(request)
     namespace, app = request.match_info["namespace"], request.match_info["app"]
-    auth.require_app(await cp.caller(request), namespace, app, admin=True)
+    await cp.app_caller(request, namespace, app, admin=True)
     since = bodies.query_int(request, "since", 0, 0, 2**63 - 1)
     first: list[protocol.WatchEvent] = []
     if since == 0:

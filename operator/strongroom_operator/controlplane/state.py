@@ -9,7 +9,7 @@ from aiohttp import web
 
 from strongroom_core.sealing import publickey
 from strongroom_core.storage import ports
-from strongroom_operator.controlplane import auth, keyservice, settings
+from strongroom_operator.controlplane import auth, keyservice, problems, refusals, settings
 
 
 class ControlPlane:
@@ -44,6 +44,19 @@ class ControlPlane:
 
     async def caller(self, request: web.Request) -> auth.Caller:
         return await auth.authenticate(request, self.authenticator)
+
+    async def app_caller(
+        self, request: web.Request, namespace: str, app: str, *, admin: bool
+    ) -> auth.Caller:
+        """The caller, when it may act for App ``namespace``/``app`` (``auth.require_app``);
+        a refusal is audited as ``auth.refused`` before the 403 goes out."""
+        caller = await self.caller(request)
+        try:
+            auth.require_app(caller, namespace, app, admin=admin)
+        except problems.ProblemError as refusal:
+            await refusals.record_forbidden(self.storage, refusal, caller.name, namespace, app)
+            raise
+        return caller
 
 
 def _default_settings() -> settings.ControlPlaneSettings:
