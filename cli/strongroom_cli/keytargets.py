@@ -37,6 +37,8 @@ class KeyTarget:
     root_store: rootkeys.RootKeyStore
     description: str
     """Where, for messages: ``dev state .strongroom`` or ``cluster ..., namespace ...``."""
+    cluster: bool = False
+    """On a cluster (the Kubernetes storage, which keeps no audit) rather than dev state."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +85,7 @@ async def open_target(args: argparse.Namespace) -> AsyncIterator[KeyTarget]:
                 store,
                 f"cluster {opened.kube.cluster.server}, Secret"
                 f" {opened.namespace}/{args.root_keys_secret}",
+                cluster=True,
             )
         finally:
             await opened.close()

@@ -18,6 +18,7 @@ from strongroom_cli import main
 from strongroom_core.sealing import bindings, publickey
 from strongroom_operator.controlplane import command
 from tests import canary
+from tests.cli_cluster import conftest
 from tests.controlplane_kube import certs, pods
 from tests.controlplane_kube.conftest import client, cluster, control_plane, tls
 from tests.kube import emulator
@@ -156,3 +157,49 @@ async def test_audit_query_with_a_sidecar_token_is_forbidden_and_says_so(
     argv = ["audit", "query", "--server", control_plane.url, "--token-file", str(token_file)]
     assert await cli(*argv, "--ca-file", str(tls.ca_file)) == 2
     assert "HTTP 403" in capsys.readouterr().err
+
+
+async def test_rotate_on_a_cluster_records_key_rotated_at_the_control_plane(
+    cluster: emulator.KubeEmulator,
+    control_plane: command.Running,
+    tls: certs.Certificates,
+    admin_token_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with conftest.cluster_target(cluster) as target:
+        await target.seed()
+        where = [*target.argv, "--server", control_plane.url, "--ca-file", str(tls.ca_file)]
+        assert (
+            await cli("rotate", "app", "team-a/shop", *where, "--token-file", str(admin_token_file))
+            == 0
+        )
+        assert await cli("rotate", "root", *where, "--token-file", str(admin_token_file)) == 0
+        await target.assert_every_grant_readable()
+    assert "audited: key.rotated at" in capsys.readouterr().err
+    argv = ["audit", "query", "--server", control_plane.url, "--token-file"]
+    assert await cli(*argv, str(admin_token_file), "--ca-file", str(tls.ca_file), "--json") == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rotated = [e for e in events if e["kind"] == "key.rotated"]
+    assert [(e["namespace"], e["app"]) for e in rotated] == [("", ""), ("team-a", "shop")]
+    assert rotated[1]["reason"].startswith("App team-a/shop key rotated: new key ")
+    assert rotated[0]["reason"].startswith("root key rotated: new key ")
+    assert not canary.found_in(json.dumps(events))
+
+
+async def test_rotate_with_a_token_the_control_plane_refuses_says_the_rotation_happened(
+    cluster: emulator.KubeEmulator,
+    control_plane: command.Running,
+    tls: certs.Certificates,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token_file = tmp_path / "sidecar-token"
+    token_file.write_text(pods.pod_token(cluster, pods.sidecar_pod(cluster, "web-0")))
+    async with conftest.cluster_target(cluster) as target:
+        await target.seed()
+        argv = [*target.argv, "--server", control_plane.url, "--ca-file", str(tls.ca_file)]
+        assert await cli("rotate", "root", *argv, "--token-file", str(token_file)) == 2
+        await target.assert_every_grant_readable()
+    err = capsys.readouterr().err
+    assert "the key was rotated (totals above), but" in err
+    assert "HTTP 403" in err

@@ -10,6 +10,7 @@ import pytest
 from strongroom_cli import main
 from strongroom_cli.commands import rotate
 from strongroom_core.sealing import appkeys
+from strongroom_core.storage import records
 from tests.cli_cluster import conftest
 
 
@@ -93,3 +94,34 @@ def test_rotation_without_dev_state_or_cluster_says_what_to_pass(
 ) -> None:
     assert main.main(["rotate", "root", "--state-dir", "/nonexistent/strongroom"]) == 2
     assert "--kubeconfig" in capsys.readouterr().err
+
+
+async def test_a_rotation_is_audited_in_dev_mode_and_says_when_it_is_not_on_a_cluster(
+    target: conftest.Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await target.seed()
+    code = await asyncio.to_thread(main.main, ["rotate", "app", "team-a/shop", *target.argv])
+    assert code == 0
+    err = capsys.readouterr().err
+    if "--state-dir" in target.argv:
+        assert "audited: key.rotated in dev state" in err
+        found = await target.storage.query_audit(
+            records.AuditQuery(limit=10, extra={"kind": "key.rotated"})
+        )
+        (event,) = found
+        assert (event["namespace"], event["app"], event["decision"]) == ("team-a", "shop", "allow")
+        assert str(event["caller"]).startswith("cli/")
+        assert not any(secret in str(event) for secret in target.secrets.values())
+    else:
+        assert "not audited: pass --server URL --token-file FILE" in err
+
+
+async def test_a_server_without_a_token_file_is_refused_before_anything_rotates(
+    target: conftest.Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await target.seed()
+    before = (await target.root_store.load()).active.kid
+    argv = ["rotate", "root", *target.argv, "--server", "https://127.0.0.1:9"]
+    assert await asyncio.to_thread(main.main, argv) == 2
+    assert "--token-file: required with --server" in capsys.readouterr().err
+    assert (await target.root_store.load()).active.kid == before

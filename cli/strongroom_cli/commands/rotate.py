@@ -5,7 +5,8 @@ The order is core's (``strongroom_core.sealing.rotation``): the new key is added
 App keys are re-wrapped (root) or grants re-sealed (app), and an old key is retired only when
 nothing references it, so every grant stays readable at every step. Run one rotation at a time.
 In dev mode it acts on the state folder; on a cluster through the Kubernetes API with your
-kubeconfig (see ``keytargets``).
+kubeconfig (see ``keytargets``). Each finished rotation is a ``key.rotated`` audit event
+(``rotationaudit``: dev mode's store, or the control plane's with ``--server``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from strongroom_cli import keytargets
+from strongroom_cli import keytargets, rotationaudit
+from strongroom_core import audit
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import rootkeys, rotation
 from strongroom_core.storage import errors as storage_errors
@@ -40,10 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     which = parser.add_subparsers(dest="rotate_command", required=True, metavar="WHAT")
     root = which.add_parser("root", help="a new root key; re-wraps every App's keys")
     keytargets.add_arguments(root)
+    rotationaudit.add_arguments(root)
     root.set_defaults(handler=run)
     app = which.add_parser("app", help="a new data key for one App; re-seals its grants")
     app.add_argument("app_ref", metavar="NAMESPACE/APP")
     keytargets.add_arguments(app)
+    rotationaudit.add_arguments(app)
     app.set_defaults(handler=run)
 
 
@@ -69,17 +73,21 @@ def parse_app_ref(value: str) -> tuple[str, str]:
 
 async def rotate(args: argparse.Namespace, observer: StepObserver | None = None) -> int:
     app_ref = parse_app_ref(args.app_ref) if args.rotate_command == "app" else None
+    if args.server and args.token_file is None:
+        raise RotateError("--token-file: required with --server (an admin token)")
     async with keytargets.open_target(args) as target:
         print(f"rotating on {target.description}", file=sys.stderr)
         progress = _printer(observer)
         try:
             if app_ref is None:
                 result = await rotation.rotate_root_key(target.storage, target.root_store, progress)
-                print(
+                totals = (
                     f"root key rotated: new key {result.new_kid}; {result.rewrapped} App keys"
                     f" re-wrapped; retired {_ids(result.retired)}; still in use"
                     f" {_ids(result.retained)}"
                 )
+                print(totals)
+                await _audit(target, args, rotationaudit.event("", "", totals))
                 return 0
             namespace, app = app_ref
             root = await target.root_store.load()
@@ -95,14 +103,25 @@ async def rotate(args: argparse.Namespace, observer: StepObserver | None = None)
             raise RotateError(f"{e}; another rotation ran at the same time, run again") from None
         except sealing_errors.SealingError as e:
             raise RotateError(f"{type(e).__name__}: {e}") from None
-    unreadable = outcome.unreadable
-    print(
-        f"App {namespace}/{app} key rotated: new key {outcome.new_kid}; {outcome.resealed}"
-        f" grants re-sealed; dropped {_ids(outcome.dropped)}; still in use"
-        f" {_ids(outcome.retained)}"
-        + (f"; unreadable before rotation: {', '.join(unreadable)}" if unreadable else "")
-    )
+        unreadable = outcome.unreadable
+        totals = (
+            f"App {namespace}/{app} key rotated: new key {outcome.new_kid}; {outcome.resealed}"
+            f" grants re-sealed; dropped {_ids(outcome.dropped)}; still in use"
+            f" {_ids(outcome.retained)}"
+            + (f"; unreadable before rotation: {', '.join(unreadable)}" if unreadable else "")
+        )
+        print(totals)
+        await _audit(target, args, rotationaudit.event(namespace, app, totals))
     return 1 if outcome.unreadable else 0
+
+
+async def _audit(
+    target: keytargets.KeyTarget, args: argparse.Namespace, event: audit.AuditEvent
+) -> None:
+    try:
+        print(await rotationaudit.record(target, args, event), file=sys.stderr)
+    except rotationaudit.AuditError as e:
+        raise RotateError(f"the key was rotated (totals above), but {e}") from None
 
 
 def _ids(kids: tuple[str, ...]) -> str:
