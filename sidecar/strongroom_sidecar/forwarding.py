@@ -89,6 +89,8 @@ class Forwarder:
                 sock_read=self._settings.upstream_timeout,
             ),
             auto_decompress=False,
+            # Given once here rather than per request, where aiohttp would build the set anew.
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
@@ -126,7 +128,6 @@ class Forwarder:
                 headers=outgoing,
                 data=data,
                 allow_redirects=False,
-                skip_auto_headers=_SKIP_AUTO_HEADERS,
             )
         except TimeoutError:
             raise problems.Refusal(

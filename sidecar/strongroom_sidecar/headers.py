@@ -170,8 +170,7 @@ def forwarded(incoming: CIMultiDictProxy[str], replaced: Iterable[str] = ()) -> 
     headers injection is about to set (``replaced``)."""
     dropped = set(_NOT_FORWARDED)
     dropped.update(name.strip().lower() for name in replaced)
-    for value in incoming.getall("Connection", []):
-        dropped.update(token.strip().lower() for token in value.split(","))
+    _add_connection_tokens(dropped, incoming)
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in incoming.items():
         lowered = name.lower()
@@ -183,11 +182,18 @@ def forwarded(incoming: CIMultiDictProxy[str], replaced: Iterable[str] = ()) -> 
 
 def response_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     """Upstream response headers as handed back: without hop-by-hop headers."""
-    dropped = set(HOP_BY_HOP)
-    for value in upstream.getall("Connection", []):
-        dropped.update(token.strip().lower() for token in value.split(","))
+    dropped: frozenset[str] | set[str] = HOP_BY_HOP
+    if "Connection" in upstream:  # rare on a keep-alive answer; spares a set copy per call
+        dropped = set(HOP_BY_HOP)
+        _add_connection_tokens(dropped, upstream)
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in upstream.items():
         if name.lower() not in dropped:
             out.add(name, value)
     return out
+
+
+def _add_connection_tokens(dropped: set[str], message: CIMultiDictProxy[str]) -> None:
+    """The headers a ``Connection`` header names are hop-by-hop too (RFC 9110, 7.6.1)."""
+    for value in message.getall("Connection", ()):
+        dropped.update(token.strip().lower() for token in value.split(","))
