@@ -119,6 +119,7 @@ def grant(meta: models.ObjectMeta, spec: Mapping[str, Any], now: float | None) -
         credential = models.Credential(
             sealed_value=raw.get("sealedValue"),
             secret_ref=models.SecretKeyRef(ref["name"], ref.get("key")) if ref else None,
+            client_credentials="clientCredentials" in raw,
         )
     restrictions = spec.get("restrictions", {})
     return models.Grant(

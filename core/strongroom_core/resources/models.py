@@ -172,10 +172,13 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """Exactly one of ``sealed_value`` and ``secret_ref`` is set."""
+    """Exactly one of ``sealed_value``, ``secret_ref`` and ``client_credentials`` is set."""
 
     sealed_value: str | None = field(default=None, repr=False)
     secret_ref: SecretKeyRef | None = None
+    client_credentials: bool = False
+    """``spec.credential.clientCredentials`` is present: the sidecar obtains the token with
+    the OAuth2 client credentials grant (the Provider's client, the Grant's scopes)."""
 
 
 @dataclass(frozen=True, slots=True)

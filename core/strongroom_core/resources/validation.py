@@ -154,11 +154,32 @@ def expiry_set_once(spec: Mapping[str, Any], options: Options) -> str | None:
     return None
 
 
-@mirrors("has(self.sealedValue) != has(self.secretRef)")
+@mirrors(
+    "(has(self.sealedValue) ? 1 : 0) + (has(self.secretRef) ? 1 : 0) +"
+    " (has(self.clientCredentials) ? 1 : 0) == 1"
+)
 def credential_set_once(credential: Mapping[str, Any], options: Options) -> str | None:
-    if ("sealedValue" in credential) != ("secretRef" in credential):
+    sources = ("sealedValue", "secretRef", "clientCredentials")
+    if sum(source in credential for source in sources) == 1:
         return None
-    return "set exactly one of sealedValue and secretRef"
+    return "set exactly one of sealedValue, secretRef and clientCredentials"
+
+
+@mirrors(
+    "!has(self.credential) || !has(self.credential.clientCredentials) ||"
+    " self.principal.kind in ['system', 'agent']"
+)
+def client_credentials_only_for_workloads(spec: Mapping[str, Any], options: Options) -> str | None:
+    """A client credentials token acts as the App (or an Agent): handing it to a user or group
+    principal would let anyone with that JWT call as the App."""
+    if "clientCredentials" not in spec.get("credential", {}):
+        return None
+    if spec["principal"]["kind"] in ("system", "agent"):
+        return None
+    return (
+        "clientCredentials is only for principal kind system or agent; a user's or group's "
+        "token comes from their own authorization"
+    )
 
 
 # --- Agent -------------------------------------------------------------------------------------
@@ -281,8 +302,10 @@ def check_references(
     """Check what only a view of all resources can: every ``appRef`` names an App of the
     namespace, a Grant's Provider exists and belongs to the same App, an Agent's access names
     Grants and Providers of its App, scopes only where a Provider is oauth2, a Grant's
-    ``credential.secretRef.key`` only where the Provider takes a single field, and no name is
-    loaded twice. Returns the errors per offending resource (``(kind, namespace, name)``)."""
+    ``credential.secretRef.key`` only where the Provider takes a single field,
+    ``credential.clientCredentials`` only with an oauth2 Provider that authenticates its
+    client, and no name is loaded twice. Returns the errors per offending resource
+    (``(kind, namespace, name)``)."""
     index = _Index(resources)
     for resource in index.resources:
         if isinstance(resource, models.Provider):
@@ -301,6 +324,8 @@ def check_references(
 
 def _check_grant(index: _Index, grant: models.Grant) -> None:
     provider = index.provider_of_app(grant, grant.provider_ref, "spec.providerRef")
+    if provider is not None and grant.credential and grant.credential.client_credentials:
+        _check_client_credentials(index, grant, provider)
     if provider is None or provider.type != "secret":
         return
     if grant.scopes:
@@ -317,6 +342,30 @@ def _check_grant(index: _Index, grant: models.Grant) -> None:
             "spec.credential.secretRef.key",
             f'Provider "{provider.meta.name}" needs the fields {", ".join(fields)}; one key '
             "supplies only one field: drop key and name the Secret's keys after the fields",
+        )
+
+
+def _check_client_credentials(
+    index: _Index, grant: models.Grant, provider: models.Provider
+) -> None:
+    """The client credentials grant needs an oauth2 Provider with a confidential client: the
+    token endpoint authenticates the client, so a public client (``none``) cannot use it."""
+    path = "spec.credential.clientCredentials"
+    name = provider.meta.name
+    if provider.oauth2 is None:
+        index.add(
+            grant,
+            path,
+            f'Provider "{name}" is type {provider.type}; the client credentials grant needs an '
+            "oauth2 Provider: seal the credential into sealedValue instead",
+        )
+    elif provider.oauth2.client_auth_method == "none":
+        index.add(
+            grant,
+            path,
+            f'Provider "{name}" has spec.oauth2.clientAuthMethod none (a public client); the '
+            "client credentials grant needs client_secret_basic or client_secret_post and a "
+            "clientSecretRef",
         )
 
 

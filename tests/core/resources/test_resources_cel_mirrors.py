@@ -163,6 +163,16 @@ BROKEN: dict[str, Document] = {
     "grant credential with neither value": _with(
         documents.grant, lambda d: _spec(d).update(credential={})
     ),
+    "grant credential sealed and by client credentials": _with(
+        documents.grant,
+        lambda d: (
+            _spec(d)["principal"].update(kind="system"),
+            _spec(d)["credential"].update(clientCredentials={}),
+        ),
+    ),
+    "user grant by client credentials": _with(
+        documents.grant, lambda d: _spec(d).update(credential={"clientCredentials": {}})
+    ),
     "agent access entry naming nothing": _with(
         documents.agent, lambda d: _spec(d)["access"].append({})
     ),

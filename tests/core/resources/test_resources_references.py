@@ -156,3 +156,45 @@ def test_same_name_in_two_kinds_is_fine() -> None:
     grant = documents.grant()
     grant["spec"]["providerRef"] = "demo"
     assert problems(documents.app(), provider, grant) == {}
+
+
+def _client_credentials_grant(kind: str = "system") -> dict[str, Any]:
+    grant = documents.grant()
+    grant["spec"]["principal"] = {"kind": kind, "id": "reporting"}
+    grant["spec"]["credential"] = {"clientCredentials": {}}
+    return grant
+
+
+def test_client_credentials_grant_parses_for_system_and_agent_principals() -> None:
+    for kind in ("system", "agent"):
+        grant = parsing.parse_resource(_client_credentials_grant(kind))
+        assert isinstance(grant, models.Grant)
+        assert grant.credential == models.Credential(client_credentials=True)
+        assert (
+            problems(documents.app(), documents.oauth2_provider(), _client_credentials_grant(kind))
+            == {}
+        )
+
+
+def test_client_credentials_on_a_secret_provider_are_refused() -> None:
+    grant = _client_credentials_grant()
+    grant["spec"]["providerRef"] = "stripe-key"
+    grant["spec"].pop("scopes")
+    assert problems(documents.app(), documents.secret_provider(), grant) == {
+        ("Grant", "default", "alice-example"): [
+            'spec.credential.clientCredentials: Provider "stripe-key" is type secret; the '
+            "client credentials grant needs an oauth2 Provider: seal the credential into "
+            "sealedValue instead"
+        ]
+    }
+
+
+def test_client_credentials_with_a_public_client_are_refused() -> None:
+    provider = documents.oauth2_provider()
+    provider["spec"]["oauth2"]["clientAuthMethod"] = "none"
+    provider["spec"]["oauth2"].pop("clientSecretRef")
+    found = problems(documents.app(), provider, _client_credentials_grant())
+    assert list(found) == [("Grant", "default", "alice-example")]
+    [message] = found[("Grant", "default", "alice-example")]
+    assert message.startswith("spec.credential.clientCredentials: ")
+    assert "clientAuthMethod none" in message
