@@ -25,6 +25,21 @@ DEFAULT_MAPPING: dict[str, str] = {
 }
 
 
+GRANT_TYPE_FIELD = "grant_type"
+"""A sealed OAuth2 credential field saying how the sidecar obtains the next access token when
+there is no refresh token: :data:`CLIENT_CREDENTIALS` (``spec.credential.clientCredentials``).
+Absent for credentials that came from an authorization (refresh token or nothing)."""
+CLIENT_CREDENTIALS = "client_credentials"
+
+
+def obtained_by_client_credentials(credential: Mapping[str, str]) -> bool:
+    """Whether the sidecar gets this credential's next token with the client credentials grant
+    (the marker is set and there is no refresh token to use instead)."""
+    return credential.get(GRANT_TYPE_FIELD) == CLIENT_CREDENTIALS and not credential.get(
+        "refresh_token"
+    )
+
+
 class TokenResponseError(ValueError):
     """The token response lacks a field or has one of the wrong type. The message names the
     field path, never a value."""

@@ -16,6 +16,12 @@ so two sidecars refreshing one grant at once destroy it. The protocol (docs/arch
 5. ``invalid_grant``: read the record again first (another pod may have won); only then mark the
    grant ``NeedsReauth`` (compare-and-swap), audit ``grant.needs_reauth`` and answer callers
    ``401 reauthorization_required``.
+
+A Grant with ``spec.credential.clientCredentials`` has no refresh token: its sealed credential
+carries the ``grant_type: client_credentials`` marker (``tokens.obtained_by_client_credentials``)
+and the winner of the claim obtains a new token with that grant instead, through the same steps.
+``invalid_client`` / ``unauthorized_client`` make it ``NeedsReauth`` naming the Provider's client
+settings, since only an admin can fix those.
 6. Transient failures back off (exponential, with jitter) and release the claim; calls keep the
    current token until it really expires, then get ``503 refresh_unavailable`` with Retry-After.
 
@@ -277,23 +283,38 @@ class Refresher:
             await self._release(claimed)
             raise self._failed(claimed.name, claimed.generation, refusal.detail) from None
         refresh_token = fields.get("refresh_token")
-        if not refresh_token:
+        by_client = tokens.obtained_by_client_credentials(fields)
+        if not refresh_token and not by_client:
             return await self._no_refresh_token(claimed)
         assert self._session is not None, "Refresher.open() was not called"
         started = time.monotonic()
         try:
             token_endpoint.check_url(endpoint, self._settings.allow_loopback_targets)
             self.stats.token_calls += 1
-            credential = await token_endpoint.refresh(
-                self._session,
-                endpoint,
-                refresh_token=refresh_token,
-                client_secret=secret,
-                scopes=claimed.scopes,
-                seconds=self._settings.refresh_timeout,
-            )
-        except token_endpoint.InvalidGrant:
-            return await self._invalid_grant(claimed, endpoint)
+            if refresh_token:
+                credential = await token_endpoint.refresh(
+                    self._session,
+                    endpoint,
+                    refresh_token=refresh_token,
+                    client_secret=secret,
+                    scopes=claimed.scopes,
+                    seconds=self._settings.refresh_timeout,
+                )
+            else:
+                credential = await token_endpoint.client_credentials(
+                    self._session,
+                    endpoint,
+                    client_secret=secret,
+                    scopes=claimed.scopes,
+                    seconds=self._settings.refresh_timeout,
+                )
+        except (token_endpoint.InvalidGrant, token_endpoint.ClientRejected) as e:
+            if by_client:
+                return await self._client_refused(claimed, endpoint, e)
+            if isinstance(e, token_endpoint.InvalidGrant):
+                return await self._invalid_grant(claimed, endpoint)
+            await self._release(claimed)
+            raise self._failed(claimed.name, claimed.generation, str(e)) from None
         except token_endpoint.TokenEndpointError as e:
             await self._release(claimed)
             raise self._failed(claimed.name, claimed.generation, str(e)) from None
@@ -411,6 +432,22 @@ class Refresher:
         )
         return await self._mark_needs_reauth(claimed, endpoint, message)
 
+    async def _client_refused(
+        self,
+        claimed: records.GrantRecord,
+        endpoint: token_endpoint.Endpoint,
+        error: token_endpoint.TokenEndpointError,
+    ) -> records.GrantRecord:
+        """The client credentials grant was refused: the Provider's client is wrong (or not
+        allowed this grant type), which no user can fix and no retry will. The Grant starts
+        again when the operator reconciles it with changed client settings."""
+        code = error.code if isinstance(error, token_endpoint.ClientRejected) else "invalid_grant"
+        message = (
+            f"the provider refused the client credentials of Provider {endpoint.provider!r} "
+            f"({code}); an admin must fix its spec.oauth2.clientId or clientSecretRef Secret"
+        )
+        return await self._mark_needs_reauth(claimed, endpoint, message, reason=code)
+
     async def _no_refresh_token(self, claimed: records.GrantRecord) -> records.GrantRecord:
         endpoint = self._endpoint(claimed.provider)
         expires = claimed.token_expires_at
@@ -432,6 +469,8 @@ class Refresher:
         claimed: records.GrantRecord,
         endpoint: token_endpoint.Endpoint,
         message: str,
+        *,
+        reason: str = "invalid_grant",
     ) -> records.GrantRecord:
         """Re-read first: a newer generation (another pod refreshed) is used, not condemned."""
         for _ in range(3):
@@ -468,7 +507,7 @@ class Refresher:
                 ) from None
             self._app.put_grant(written)
             self.stats.needs_reauth += 1
-            self._lifecycle("grant.needs_reauth", written, endpoint, 401, "invalid_grant")
+            self._lifecycle("grant.needs_reauth", written, endpoint, 401, reason)
             log.warning("grant needs reauthorization", extra={"fields": {"grant": written.name}})
             raise _reauthorization_required(written)
         raise self._failed(claimed.name, claimed.generation, "the grant kept changing")

@@ -1,4 +1,6 @@
-"""One call to a provider's token endpoint: the ``refresh_token`` grant (RFC 6749 section 6).
+"""One call to a provider's token endpoint: the ``refresh_token`` grant (RFC 6749 section 6)
+or the ``client_credentials`` grant (section 4.4) for Grants with
+``spec.credential.clientCredentials``.
 
 Client authentication follows the Provider's ``clientAuthMethod``: ``client_secret_basic``
 (HTTP Basic with form-encoded id and secret, section 2.3.1), ``client_secret_post`` (both in the
@@ -10,8 +12,11 @@ What can go wrong is sorted into three errors, because each leads somewhere else
 :class:`InvalidGrant` (the grant is dead unless another pod already refreshed it),
 :class:`Transient` (5xx, 429, timeouts, connection errors: back off and try again) and
 :class:`Rejected` (any other refusal, e.g. ``invalid_client``: also retried with backoff, since
-an admin fixes it outside the sidecar). No message carries a token, the client secret or the
-provider's free-text ``error_description`` (which could quote either).
+an admin fixes it outside the sidecar). Its subclass :class:`ClientRejected` is the provider
+refusing the client itself (``invalid_client``, ``unauthorized_client``): for the client
+credentials grant that is final, since no other credential exists to fall back on. No message
+carries a token, the client secret or the provider's free-text ``error_description`` (which
+could quote either).
 """
 
 from __future__ import annotations
@@ -42,6 +47,17 @@ class Transient(TokenEndpointError):
 
 class Rejected(TokenEndpointError):
     """The provider refused for another reason (``invalid_client``, a malformed answer)."""
+
+
+class ClientRejected(Rejected):
+    """The provider refused the client: ``invalid_client`` or ``unauthorized_client``."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +124,43 @@ async def refresh(
 ) -> dict[str, str]:
     """Refresh once; the normalised credential (``access_token``, ``refresh_token``, ...)."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return await _token_call(
+        session,
+        endpoint,
+        form,
+        client_secret,
+        scopes,
+        seconds,
+        previous_refresh_token=refresh_token,
+    )
+
+
+async def client_credentials(
+    session: aiohttp.ClientSession,
+    endpoint: Endpoint,
+    *,
+    client_secret: str | None,
+    scopes: tuple[str, ...],
+    seconds: float,
+) -> dict[str, str]:
+    """Obtain a token with the client credentials grant; the normalised credential, carrying
+    the ``grant_type`` marker so the next expiry obtains one the same way."""
+    form = {"grant_type": tokens.CLIENT_CREDENTIALS}
+    credential = await _token_call(session, endpoint, form, client_secret, scopes, seconds)
+    credential[tokens.GRANT_TYPE_FIELD] = tokens.CLIENT_CREDENTIALS
+    return credential
+
+
+async def _token_call(
+    session: aiohttp.ClientSession,
+    endpoint: Endpoint,
+    form: dict[str, str],
+    client_secret: str | None,
+    scopes: tuple[str, ...],
+    seconds: float,
+    *,
+    previous_refresh_token: str | None = None,
+) -> dict[str, str]:
     if scopes:
         form["scope"] = endpoint.scope_separator.join(scopes)
     headers = {"Accept": "application/json"}
@@ -148,6 +201,8 @@ async def refresh(
     error = tokens.oauth_error(document)
     if error == "invalid_grant":
         raise InvalidGrant(f"{where}: invalid_grant (HTTP {status})")
+    if error in CLIENT_ERRORS:
+        raise ClientRejected(f"{where}: {error} (HTTP {status})", error)
     if error is not None or status >= 300:
         code = error if error is not None and len(error) <= 64 else "no error code"
         raise Rejected(f"{where}: HTTP {status} {code}")
@@ -156,7 +211,7 @@ async def refresh(
             document,
             endpoint.mapping,
             received_at=sent_at,
-            previous_refresh_token=refresh_token,
+            previous_refresh_token=previous_refresh_token,
         )
     except tokens.TokenResponseError as e:
         raise Rejected(f"{where}: {e}; check the Provider's spec.oauth2.tokenResponse") from None

@@ -4,7 +4,8 @@ A client-side sealed value (``spec.credential.sealedValue``) is opened with the 
 sealing key, checked against the Provider (fields of a managed secret, the token-response mapping
 of an OAuth2 provider) and re-sealed with the full binding (namespace, name, uid, App, provider,
 principal). ``source_digest`` makes this idempotent: an unchanged spec never replaces a credential
-that was refreshed since.
+that was refreshed since. A ``clientCredentials`` Grant starts from a marker credential and the
+sidecar obtains its tokens (``clientcredentials``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from strongroom_core.sealing import bindings, credentials, publickey
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import records
-from strongroom_operator.reconcile import context, outcomes, policies, secretcredentials
+from strongroom_operator.reconcile import (
+    clientcredentials,
+    context,
+    outcomes,
+    policies,
+    secretcredentials,
+)
 
 _CAS_ATTEMPTS = 5
 _DEV_UID_NAMESPACE = uuid.UUID("6f1d2c3e-8a54-4c0e-9d55-5b7a4c1f2e90")
@@ -87,9 +94,24 @@ async def _desired_record(
 ) -> records.GrantRecord | None:
     sealed_value = grant.credential.sealed_value if grant.credential else None
     secret_ref = grant.credential.secret_ref if grant.credential else None
+    by_client = grant.credential is not None and grant.credential.client_credentials
     digest = hashlib.sha256(sealed_value.encode()).hexdigest() if sealed_value else ""
     plain = await _from_secret_ref(ctx, grant, provider, existing) if secret_ref else None
-    if plain is not None:
+    if by_client:
+        try:
+            digest = await clientcredentials.digest(ctx, grant, provider)
+        except clientcredentials.ClientCredentialsProblem as problem:
+            raise GrantProblem(problem.outcome) from None
+    if by_client and (existing is None or existing.source_digest != digest):
+        # No token yet: the sidecar obtains one on first use (token_expires_at long past).
+        record = await _record_from_credential(
+            ctx, grant, dict(clientcredentials.MARKER), clientcredentials.NOT_YET, digest
+        )
+        if existing is not None:
+            record = dataclasses.replace(
+                record, version=existing.version, generation=existing.generation + 1
+            )
+    elif plain is not None:
         record = await _record_from_credential(ctx, grant, plain[0], plain[1], plain[2])
         if existing is not None:
             record = dataclasses.replace(

@@ -74,6 +74,17 @@ class _Missing(Exception):
     """The client secret cannot be had; the message is the Provider's status message."""
 
 
+async def client_secret_or_none(
+    ctx: context.ReconcileContext, namespace: str, ref: models.SecretKeyRef | None
+) -> str | None:
+    """The client secret ``ref`` names, or ``None`` when it cannot be had now (the Provider's
+    status says why). For the source digest of client-credentials Grants."""
+    try:
+        return await _client_secret(ctx, namespace, ref)
+    except _Missing:
+        return None
+
+
 async def _client_secret(
     ctx: context.ReconcileContext, namespace: str, ref: models.SecretKeyRef | None
 ) -> str:
