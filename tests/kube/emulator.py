@@ -24,6 +24,7 @@ aiohttp like kmock, with kmock-compatible wire formats (kopf runs against it unc
   a namespace deletes what is in it; objects can only be created in an existing namespace;
 - Secrets: ``stringData`` folded into base64 ``data``, bad base64 refused;
 - TokenReview answered from tokens a test registers, bound to a pod by name and uid;
+  TokenRequest (``serviceaccounts/<name>/token``) mints such tokens, JWT-shaped;
 - errors are ``Status`` objects with the API server's reason, code and message.
 
 Not emulated: OpenAPI schema and CEL validation (core mirrors every CEL rule and is tested

@@ -110,7 +110,8 @@ class Api:
             raise _no_such_path()
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""
-        if sub and (sub != "status" or not res.status_subresource):
+        token_request = sub == "token" and res.plural == "serviceaccounts"
+        if sub and not token_request and (sub != "status" or not res.status_subresource):
             raise _no_such_path()
         if (namespace is not None and not res.namespaced) or (
             name is not None and res.namespaced and namespace is None
@@ -123,6 +124,12 @@ class Api:
         ns = t.namespace or ""
         if (method, t.res.plural) in self.forbidden:
             raise errors.forbidden(method.lower(), t.res.plural, ns, t.res.group)
+        if t.subresource == "token" and t.name is not None:
+            if method != "POST":
+                raise errors.method_not_allowed("serviceaccounts/token can only be created")
+            self.store.get(t.res, ns, t.name)  # 404 without the ServiceAccount
+            answer = self.tokens.request(ns, t.name, await _json(request))
+            return web.json_response(answer, status=201)
         if not t.res.stored:
             if method != "POST" or t.name is not None:
                 raise errors.method_not_allowed(f"{t.res.plural} can only be created")

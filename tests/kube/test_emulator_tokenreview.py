@@ -104,3 +104,59 @@ async def test_the_injected_sidecar_is_a_native_sidecar(kube: emulator.KubeEmula
     assert pod["status"]["phase"] == "Running"
     plain = kube.create_pod("default", "plain", sidecar=False)
     assert "initContainers" not in plain["spec"]
+
+
+async def test_a_token_request_mints_a_pod_bound_token_that_reviews_until_the_pod_goes(
+    raw: apiclient.Raw, kube: emulator.KubeEmulator
+) -> None:
+    kube.create_namespace("team-a")
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "shop", "namespace": "team-a"},
+        }
+    )
+    pod = kube.create_pod("team-a", "web-0", service_account="shop")
+    request = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {
+            "audiences": ["strongroom"],
+            "boundObjectRef": {
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "name": "web-0",
+                "uid": pod["metadata"]["uid"],
+            },
+        },
+    }
+    path = "/api/v1/namespaces/team-a/serviceaccounts/shop/token"
+    status, body = await raw.call("POST", path, request)
+    assert status == 201
+    token = body["status"]["token"]
+    canary.register(token)
+    assert token.count(".") == 2  # JWT-shaped, with the claims of a projected token
+    _, reviewed = await raw.call("POST", REVIEWS, review(token, "strongroom"))
+    assert reviewed["status"]["user"]["extra"][tokens.POD_NAME] == ["web-0"]
+    kube.delete("pods", "web-0", "team-a")
+    _, reviewed = await raw.call("POST", REVIEWS, review(token, "strongroom"))
+    assert reviewed["status"]["authenticated"] is False
+
+
+async def test_a_token_request_needs_its_service_account_and_pod(
+    raw: apiclient.Raw, kube: emulator.KubeEmulator
+) -> None:
+    kube.create_namespace("team-a")
+    path = "/api/v1/namespaces/team-a/serviceaccounts/{}/token"
+    bound = {"spec": {"boundObjectRef": {"kind": "Pod", "name": "gone"}}}
+    assert (await raw.call("POST", path.format("nobody"), {"spec": {}}))[0] == 404
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "shop", "namespace": "team-a"},
+        }
+    )
+    assert (await raw.call("POST", path.format("shop"), bound))[0] == 404
+    assert (await raw.call("GET", path.format("shop")))[0] == 405

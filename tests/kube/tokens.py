@@ -8,10 +8,14 @@ token's is unauthenticated.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
+import secrets
+import time
 from typing import Any
 
-from tests.kube import store
+from tests.kube import errors, store
 
 POD_NAME = "authentication.kubernetes.io/pod-name"
 POD_UID = "authentication.kubernetes.io/pod-uid"
@@ -44,6 +48,56 @@ class Tokens:
 
     def known(self, token: str) -> bool:
         return token in self._tokens
+
+    def request(self, namespace: str, service_account: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A TokenRequest (``POST .../serviceaccounts/<name>/token``): a JWT-shaped token with
+        the claims a projected token carries, registered for review, bound to the pod that
+        ``spec.boundObjectRef`` names (which must exist with that uid)."""
+        spec = body.get("spec") or {}
+        audiences = tuple(str(a) for a in spec.get("audiences") or ()) or (DEFAULT_AUDIENCE,)
+        lifetime = int(spec.get("expirationSeconds") or 3600)
+        bound = spec.get("boundObjectRef") or {}
+        pod_name = pod_uid = None
+        if bound:
+            if bound.get("kind") != "Pod":
+                raise errors.bad_request("boundObjectRef.kind: only Pod is emulated")
+            pod_name = str(bound.get("name") or "")
+            pod = self._store.objects.get(("/pods", namespace, pod_name))
+            if pod is None:
+                raise errors.not_found("pods", pod_name)
+            pod_uid = pod["metadata"]["uid"]
+            if bound.get("uid") and bound["uid"] != pod_uid:
+                raise errors.conflict("pods", pod_name)
+        expires = int(time.time()) + lifetime
+        claims: dict[str, Any] = {
+            "aud": list(audiences),
+            "exp": expires,
+            "kubernetes.io": {
+                "namespace": namespace,
+                "serviceaccount": {"name": service_account},
+                **({"pod": {"name": pod_name, "uid": pod_uid}} if pod_name else {}),
+            },
+        }
+        token = ".".join(
+            [
+                _segment({"alg": "RS256", "kid": "emulator"}),
+                _segment(claims),
+                secrets.token_urlsafe(24),
+            ]
+        )
+        self.register(
+            token, ServiceAccountToken(namespace, service_account, audiences, pod_name, pod_uid)
+        )
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": service_account, "namespace": namespace},
+            "spec": spec,
+            "status": {
+                "token": token,
+                "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+            },
+        }
 
     def review(self, body: dict[str, Any]) -> dict[str, Any]:
         spec = body.get("spec") or {}
@@ -95,3 +149,8 @@ class Tokens:
             },
             "audiences": audiences,
         }
+
+
+def _segment(value: dict[str, Any]) -> str:
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
