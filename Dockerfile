@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # Three images from one file:
-#   --target controlplane : operator, control plane, webhook and CLI; the chart picks the role
-#                           with the container's command (strongroom-operator,
-#                           strongroom-controlplane, strongroom-webhook)
+#   --target controlplane : operator, control plane, webhook and CLI (with kube/, their
+#                           Kubernetes client); the chart picks the role with the container's
+#                           command (strongroom-operator, strongroom-controlplane,
+#                           strongroom-webhook)
 #   --target sidecar      : the injected sidecar only, kept small (core + sidecar + aiohttp)
 #   --target client       : the SDK alone (httpx), for examples and the kind end-to-end test
 # The RUN steps of the `build` stage are executed verbatim, in a fresh temporary venv, by
@@ -17,6 +18,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 COPY core/ core/
+COPY kube/ kube/
 COPY sidecar/ sidecar/
 COPY operator/ operator/
 COPY webhook/ webhook/
@@ -27,7 +29,7 @@ RUN python -m venv /venv/sidecar \
  && /venv/sidecar/bin/pip install ./core ./sidecar \
  && /venv/sidecar/bin/pip uninstall --yes pip
 RUN python -m venv /venv/controlplane \
- && /venv/controlplane/bin/pip install ./core ./operator ./sidecar ./webhook ./cli \
+ && /venv/controlplane/bin/pip install ./core ./kube ./operator ./sidecar ./webhook ./cli \
  && /venv/controlplane/bin/pip uninstall --yes pip
 RUN python -m venv /venv/client \
  && /venv/client/bin/pip install ./sdk \

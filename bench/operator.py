@@ -39,9 +39,10 @@ from typing import Any  # noqa: E402
 import aiohttp  # noqa: E402
 
 from strongroom_core.sealing import bindings, credentials, publickey, rootkeys  # noqa: E402
+from strongroom_kube import client, config  # noqa: E402
 from strongroom_operator.controlplane import auth, keyservice, server, settings  # noqa: E402
-from strongroom_operator.kubestore import client, config, sealingkeys, storage  # noqa: E402
 from strongroom_operator.kubestore import rootkeys as kuberootkeys  # noqa: E402
+from strongroom_operator.kubestore import sealingkeys, storage  # noqa: E402
 from tests.kube import emulator  # noqa: E402
 
 NAMESPACE = emulator.CONTROL_PLANE_NAMESPACE

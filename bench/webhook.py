@@ -32,7 +32,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from strongroom_webhook import apps, kubeapi, mutating, server, settings
+from strongroom_kube import client
+from strongroom_kube import config as clusterconfig
+from strongroom_webhook import apps, mutating, server, settings
 from tests.kube import emulator
 
 NAMESPACE = "shop"
@@ -129,8 +131,8 @@ async def run(requests: int) -> dict[str, Any]:
                 "spec": {"serviceAccounts": ["shop"]},
             }
         )
-        cluster = kubeapi.Cluster(kube.url, token=kube.admin_token)
-        async with kubeapi.KubeApi(cluster) as api:
+        cluster = clusterconfig.ClusterConfig(kube.url, token=kube.admin_token)
+        async with client.KubeClient(cluster) as api:
             live = mutating.Mutator(config, apps.KubeApps(api), lambda: (1, 31))
 
             async def admission() -> None:

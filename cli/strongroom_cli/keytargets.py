@@ -21,7 +21,8 @@ from pathlib import Path
 from strongroom_cli import devstate
 from strongroom_core.sealing import rootkeys
 from strongroom_core.storage import ports, sqlite
-from strongroom_operator.kubestore import config, connecting
+from strongroom_kube import config
+from strongroom_operator.kubestore import connecting
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 
 DEFAULT_CONTROL_PLANE_NAMESPACE = "strongroom-system"

@@ -30,7 +30,8 @@ import aiohttp
 import pytest
 
 from strongroom_cli import main
-from strongroom_operator.kubestore import config, connecting
+from strongroom_kube import config
+from strongroom_operator.kubestore import connecting
 from tests.scenarios import api, authenticating, reconciling, rotating, worlds
 
 KUBECONFIG = os.environ.get("KUBECONFIG", "")

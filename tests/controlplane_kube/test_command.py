@@ -12,8 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from strongroom_kube import config
 from strongroom_operator.controlplane import command
-from strongroom_operator.kubestore import config
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 from tests import canary
 from tests.controlplane import harness as h

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from strongroom_kube import config
 from strongroom_operator.controlplane import command
-from strongroom_operator.kubestore import config
 from tests.controlplane_kube import pods
 from tests.kube import emulator
 from tests.scenarios import api, authenticating, worlds

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from strongroom_core.storage import sqlite
-from strongroom_operator.kubestore import client, config, storage
+from strongroom_kube import client, config
+from strongroom_operator.kubestore import storage
 from tests import canary, storage_contract
 from tests.kube import emulator, fixtures
 from tests.kube.fixtures import kube

@@ -8,7 +8,8 @@ import aiohttp
 import pytest
 import yaml
 
-from strongroom_operator.kubestore import client, config, connecting, storage
+from strongroom_kube import client, config
+from strongroom_operator.kubestore import connecting, storage
 from tests import canary
 from tests.kube import emulator
 

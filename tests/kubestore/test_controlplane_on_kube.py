@@ -11,9 +11,10 @@ import pytest
 
 from strongroom_core import protocol
 from strongroom_core.sealing import publickey, rootkeys
+from strongroom_kube import client
 from strongroom_operator.controlplane import auth, keyservice, server, settings
-from strongroom_operator.kubestore import client, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
+from strongroom_operator.kubestore import storage
 from tests.controlplane import harness as h
 from tests.kube import emulator
 from tests.kubestore import conftest

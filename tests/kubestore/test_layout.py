@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from strongroom_core.storage import errors, records
-from strongroom_operator.kubestore import client, secrets, storage
+from strongroom_kube import client
+from strongroom_operator.kubestore import secrets, storage
 from tests import storage_contract
 from tests.kube import emulator
 from tests.kubestore import conftest

@@ -7,7 +7,7 @@ import pytest
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import rootkeys
 from strongroom_core.storage import errors
-from strongroom_operator.kubestore import client
+from strongroom_kube import client
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 from tests.kube import emulator
 from tests.kubestore import conftest

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from strongroom_core.sealing import bindings, credentials, publickey, rootkeys
+from strongroom_kube import client, config
 from strongroom_operator.controlplane import keyservice
 from strongroom_operator.kopfhandlers import settings, wiring
-from strongroom_operator.kubestore import client, config, sealingkeys, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
+from strongroom_operator.kubestore import sealingkeys, storage
 from strongroom_operator.kubestore import secrets as kubesecrets
 from tests import canary
 from tests.kube import emulator, fixtures, kopfrun

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from strongroom_operator.kubestore import config
+from strongroom_kube import config
 from tests.kube import emulator
 from tests.operator import conftest as c
 from tests.scenarios import api, reconciling, rotating

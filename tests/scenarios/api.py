@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from strongroom_operator.kubestore import client, config
+from strongroom_kube import client, config
 
 T = TypeVar("T")
 GROUP_VERSION = "strongroom.dev/v1alpha1"

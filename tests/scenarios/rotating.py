@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from strongroom_cli import main
 from strongroom_core.sealing import credentials
+from strongroom_kube import client
 from strongroom_operator.controlplane import keyservice
-from strongroom_operator.kubestore import client, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 from strongroom_operator.kubestore import secrets as kubesecrets
+from strongroom_operator.kubestore import storage
 from tests.scenarios import api as cluster_api
 from tests.scenarios import reconciling
 

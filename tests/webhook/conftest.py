@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from strongroom_webhook import apps, kubeapi, mutating, settings
+from strongroom_kube import client, config
+from strongroom_webhook import apps, mutating, settings
 from tests.kube import emulator, fixtures, resources
 from tests.kube.fixtures import kube
 
@@ -45,8 +46,8 @@ def make_settings(**overrides: Any) -> settings.WebhookSettings:
     return settings.WebhookSettings(**values)
 
 
-def cluster_of(kube: emulator.KubeEmulator) -> kubeapi.Cluster:
-    return kubeapi.Cluster(kube.url, token=kube.admin_token)
+def cluster_of(kube: emulator.KubeEmulator) -> config.ClusterConfig:
+    return config.ClusterConfig(kube.url, token=kube.admin_token)
 
 
 def add_webhook_configuration(kube: emulator.KubeEmulator) -> None:
@@ -92,7 +93,7 @@ async def team(kube: emulator.KubeEmulator) -> emulator.KubeEmulator:
 @pytest.fixture
 async def mutator(team: emulator.KubeEmulator) -> AsyncIterator[mutating.Mutator]:
     """The pipeline with Apps read from the emulator and Kubernetes 1.31."""
-    async with kubeapi.KubeApi(cluster_of(team)) as api:
+    async with client.KubeClient(cluster_of(team)) as api:
         yield mutating.Mutator(make_settings(), apps.KubeApps(api), lambda: (1, 31))
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import jsonpatch
 
 from strongroom_core import podspec
+from strongroom_kube import client, config
 from strongroom_sidecar import settings as sidecar_settings
-from strongroom_webhook import apps, kubeapi, mutating, reviews
+from strongroom_webhook import apps, mutating, reviews
 from tests.webhook.conftest import NAMESPACE, make_settings, pod, review
 
 
@@ -151,7 +152,7 @@ async def test_second_pass_changes_nothing(mutator: mutating.Mutator) -> None:
 
 
 async def test_no_ca_configmap_means_no_ca_volume(team: Any) -> None:
-    async with kubeapi.KubeApi(kubeapi.Cluster(team.url, token=team.admin_token)) as api:
+    async with client.KubeClient(config.ClusterConfig(team.url, token=team.admin_token)) as api:
         plain = mutating.Mutator(
             make_settings(control_plane_ca_configmap=""), apps.KubeApps(api), lambda: (1, 30)
         )
@@ -162,8 +163,8 @@ async def test_no_ca_configmap_means_no_ca_volume(team: Any) -> None:
 
 
 async def test_unreachable_api_server_is_a_denial_not_a_crash() -> None:
-    dead = kubeapi.Cluster("http://127.0.0.1:9", token="x")
-    async with kubeapi.KubeApi(dead, timeout=2) as api:
+    dead = config.ClusterConfig("http://127.0.0.1:9", token="x")
+    async with client.KubeClient(dead, request_timeout=2) as api:
         unreachable = mutating.Mutator(make_settings(), apps.KubeApps(api), lambda: (1, 31))
         answer = await unreachable.admit(review(pod()))
     assert answer["response"]["allowed"] is False

@@ -13,7 +13,7 @@ from typing import Protocol
 import aiohttp
 
 from strongroom_core.resources import models
-from strongroom_webhook import kubeapi
+from strongroom_kube import client, config
 
 
 class AppUnavailable(Exception):
@@ -27,16 +27,22 @@ class AppSource(Protocol):
 
 
 class KubeApps:
-    def __init__(self, api: kubeapi.KubeApi) -> None:
+    def __init__(self, api: client.KubeClient) -> None:
         self._api = api
 
     async def service_accounts(self, namespace: str, name: str) -> tuple[str, ...] | None:
         path = f"/apis/{models.API_VERSION}/namespaces/{namespace}/apps/{name}"
         try:
             body = await self._api.get(path)
-        except kubeapi.NotFound:
+        except client.NotFound:
             return None
-        except (kubeapi.ApiError, aiohttp.ClientError, OSError, TimeoutError) as e:
+        except (
+            client.ApiError,
+            config.ConfigError,
+            aiohttp.ClientError,
+            OSError,
+            TimeoutError,
+        ) as e:
             raise AppUnavailable(f"cannot read App {namespace}/{name}: {e}") from e
         spec = body.get("spec")
         accounts = spec.get("serviceAccounts") if isinstance(spec, dict) else None

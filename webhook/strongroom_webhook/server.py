@@ -19,7 +19,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from strongroom_webhook import apps, kubeapi, mutating, reviews, settings, versions
+from strongroom_kube import client
+from strongroom_kube import config as clusterconfig
+from strongroom_webhook import apps, mutating, reviews, settings, versions
 from strongroom_webhook.certs import keeping, rotation, serving, sharing
 
 logger = logging.getLogger(__name__)
@@ -54,17 +56,17 @@ class Webhook:
         self,
         config: settings.WebhookSettings,
         *,
-        cluster: kubeapi.Cluster | None = None,
+        cluster: clusterconfig.ClusterConfig | None = None,
         clock: sharing.Clock = sharing.utcnow,
     ) -> None:
         self.settings = config
         if cluster is None:
             cluster = (
-                kubeapi.from_kubeconfig(Path(config.kubeconfig))
+                clusterconfig.from_kubeconfig(Path(config.kubeconfig))
                 if config.kubeconfig
-                else kubeapi.in_cluster()
+                else clusterconfig.in_cluster()
             )
-        self.api = kubeapi.KubeApi(cluster, timeout=config.api_timeout_seconds)
+        self.api = client.KubeClient(cluster, request_timeout=config.api_timeout_seconds)
         self.version = versions.ServerVersion(self.api, config.version_refresh_seconds)
         self.mutator = mutating.Mutator(
             config, apps.KubeApps(self.api), lambda: self.version.current

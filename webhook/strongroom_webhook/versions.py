@@ -10,7 +10,7 @@ import re
 
 import aiohttp
 
-from strongroom_webhook import kubeapi
+from strongroom_kube import client, config
 
 logger = logging.getLogger(__name__)
 Version = tuple[int, int]
@@ -30,7 +30,7 @@ def parse(body: dict[str, object]) -> Version:
 class ServerVersion:
     """``current`` is ``None`` until the first successful read."""
 
-    def __init__(self, api: kubeapi.KubeApi, refresh_seconds: float) -> None:
+    def __init__(self, api: client.KubeClient, refresh_seconds: float) -> None:
         self._api = api
         self._refresh = refresh_seconds
         self.current: Version | None = None
@@ -39,7 +39,14 @@ class ServerVersion:
     async def read(self) -> Version | None:
         try:
             self.current = parse(await self._api.get("/version"))
-        except (kubeapi.ApiError, aiohttp.ClientError, ValueError, OSError, TimeoutError) as e:
+        except (
+            client.ApiError,
+            config.ConfigError,
+            aiohttp.ClientError,
+            ValueError,
+            OSError,
+            TimeoutError,
+        ) as e:
             logger.warning("cannot read the Kubernetes version (keeping %s): %s", self.current, e)
         return self.current
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from strongroom_core.sealing import rootkeys
 from strongroom_core.storage import errors as storage_errors
 from strongroom_core.storage import sqlite
+from strongroom_kube import config
 from strongroom_operator.controlplane import (
     auditforwarding,
     keyservice,
@@ -37,7 +38,7 @@ from strongroom_operator.controlplane import (
     state,
     tokenreview,
 )
-from strongroom_operator.kubestore import config, connecting, sealingkeys, storage
+from strongroom_operator.kubestore import connecting, sealingkeys, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 
 logger = logging.getLogger("strongroom.controlplane")

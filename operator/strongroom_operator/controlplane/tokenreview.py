@@ -38,8 +38,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from strongroom_core import podspec
+from strongroom_kube import client
 from strongroom_operator.controlplane import auth, problems, refusals, reviewcache
-from strongroom_operator.kubestore import client
 
 REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 APPS = "/apis/strongroom.dev/v1alpha1/namespaces/{namespace}/apps/{name}"

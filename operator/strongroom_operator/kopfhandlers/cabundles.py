@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strongroom_core import podspec
-from strongroom_operator.kubestore import client
+from strongroom_kube import client
 
 logger = logging.getLogger("strongroom.operator")
 

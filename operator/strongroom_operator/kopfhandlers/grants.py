@@ -8,6 +8,7 @@ import kopf
 
 from strongroom_core.resources import models
 from strongroom_core.storage import records
+from strongroom_kube import client
 from strongroom_operator.kopfhandlers import (
     checks,
     conditions,
@@ -17,7 +18,6 @@ from strongroom_operator.kopfhandlers import (
     revocation,
     runtime,
 )
-from strongroom_operator.kubestore import client
 from strongroom_operator.reconcile import grants, outcomes
 
 DELETE_PLAINTEXT = "strongroom.dev/delete-plaintext-secret"

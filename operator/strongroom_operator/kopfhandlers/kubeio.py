@@ -1,6 +1,6 @@
 """What the handlers do on the Kubernetes API beyond kopf's own patches: read the Secrets a
 resource refers to, write an Agent's key Secret, delete a plaintext Secret, patch a status from
-a daemon. One :class:`kubestore.client.KubeClient` (the storage's) does it all.
+a daemon. One :class:`strongroom_kube.client.KubeClient` (the storage's) does it all.
 
 Secret values are decoded only into memory and never appear in an error or a log line.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from strongroom_core.resources import models
-from strongroom_operator.kubestore import client
+from strongroom_kube import client
 from strongroom_operator.reconcile import secretrefs
 
 SECRETS = "/api/v1/namespaces/{namespace}/secrets"

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from strongroom_core.resources import models
 from strongroom_core.sealing import rootkeys
 from strongroom_core.storage import errors as storage_errors
+from strongroom_kube import client
 from strongroom_operator.controlplane import keyservice
 from strongroom_operator.kopfhandlers import cabundles, kubeio, publishing
 from strongroom_operator.kopfhandlers import settings as operator_settings
-from strongroom_operator.kubestore import client, connecting, sealingkeys, storage
+from strongroom_operator.kubestore import connecting, sealingkeys, storage
 from strongroom_operator.kubestore import rootkeys as kuberootkeys
 from strongroom_operator.reconcile import agents, context
 

@@ -1,9 +1,9 @@
 """The storage port on the Kubernetes API: sealed grant records and App documents as Secrets in
 the control plane's namespace, compare-and-swap by resourceVersion, change notification by watch.
 
-- ``config.ClusterConfig`` — where the API server is and how to authenticate
-  (``in_cluster()``, ``from_kubeconfig(path)``).
-- ``client.KubeClient`` — a small aiohttp client: JSON requests, typed errors, watch streams.
+The API client and the cluster configuration are ``strongroom_kube`` (``client.KubeClient``,
+``config.ClusterConfig``), shared with the webhook.
+
 - ``storage.KubernetesStorage`` — implements ``strongroom_core.storage.ports.Storage``; audit
   goes to a delegate (the SQLite collector) until PostgreSQL arrives.
 - ``connecting.open_storage(namespace=, kubeconfig=, audit=)`` — the above in one call

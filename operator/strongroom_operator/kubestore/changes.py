@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from strongroom_core.storage import errors, records
-from strongroom_operator.kubestore import client, secrets
+from strongroom_kube import client
+from strongroom_operator.kubestore import secrets
 
 if TYPE_CHECKING:
     from strongroom_operator.kubestore import storage

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from strongroom_operator.kubestore import client, config, storage
+from strongroom_kube import client, config
+from strongroom_operator.kubestore import storage
 
 
 def cluster_config(kubeconfig: Path | None = None) -> config.ClusterConfig:

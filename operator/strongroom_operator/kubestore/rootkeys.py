@@ -16,7 +16,7 @@ from typing import Any
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import keys, rootkeys
 from strongroom_core.storage import errors
-from strongroom_operator.kubestore import client
+from strongroom_kube import client
 
 DEFAULT_NAME = "strongroom-root-keys"
 DATA_KEY = "root-keys.json"

@@ -16,7 +16,7 @@ from typing import Any
 
 from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import publickey
-from strongroom_operator.kubestore import client
+from strongroom_kube import client
 
 DEFAULT_NAME = "strongroom-sealing-key"
 DATA_KEY = "sealing-key.json"

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 from strongroom_core.storage import errors, ports, records
-from strongroom_operator.kubestore import changes, client, secrets
+from strongroom_kube import client
+from strongroom_operator.kubestore import changes, secrets
 
 SECRETS = "/api/v1/namespaces/{namespace}/secrets"
 CONFLICT_RETRIES = 8

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from strongroom_webhook import kubeapi
+from strongroom_kube import client, config
 from strongroom_webhook.certs import authority, serving, sharing
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ class _Keeper:
             try:
                 await self.check()
             except (
-                kubeapi.ApiError,
+                client.ApiError,
+                config.ConfigError,
                 aiohttp.ClientError,
                 OSError,
                 ssl.SSLError,

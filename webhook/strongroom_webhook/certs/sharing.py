@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from strongroom_webhook import kubeapi
+from strongroom_kube import client
 from strongroom_webhook.certs import rotation
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def utcnow() -> datetime.datetime:
 class SharedTls:
     def __init__(
         self,
-        api: kubeapi.KubeApi,
+        api: client.KubeClient,
         *,
         namespace: str,
         secret: str,
@@ -62,7 +62,7 @@ class SharedTls:
         for _ in range(_ATTEMPTS):
             try:
                 secret: dict[str, Any] | None = await self._api.get(self._secret_path)
-            except kubeapi.NotFound:
+            except client.NotFound:
                 secret = None
             current = _state_of(secret, self._namespace, self._secret)
             wanted = rotation.plan(current, self._clock(), self._timing, self._dns_names)
@@ -81,10 +81,10 @@ class SharedTls:
                     version = str(secret.get("metadata", {}).get("resourceVersion", ""))
                     await self._api.replace(self._secret_path, self._body(wanted, version))
                     logger.info("rotated the webhook TLS in %s/%s", self._namespace, self._secret)
-            except (kubeapi.AlreadyExists, kubeapi.Conflict):
+            except (client.AlreadyExists, client.Conflict):
                 continue  # another replica wrote first: adopt its state (next round)
             return wanted
-        raise kubeapi.ApiError(409, "Conflict", f"Secret {self._secret}: too many write races")
+        raise client.ApiError(409, "Conflict", f"Secret {self._secret}: too many write races")
 
     def _body(self, state: rotation.TlsState, version: str | None) -> dict[str, Any]:
         metadata: dict[str, Any] = {
@@ -113,7 +113,7 @@ class SharedTls:
         for _ in range(_ATTEMPTS):
             try:
                 configuration = await self._api.get(path)
-            except kubeapi.NotFound:
+            except client.NotFound:
                 logger.warning(
                     "MutatingWebhookConfiguration %s not found; caBundle not published",
                     self._configuration,
@@ -126,11 +126,11 @@ class SharedTls:
                 webhook.setdefault("clientConfig", {})["caBundle"] = encoded
             try:
                 await self._api.replace(path, configuration)
-            except kubeapi.Conflict:
+            except client.Conflict:
                 continue
             logger.info("published a new caBundle to %s", self._configuration)
             return True
-        raise kubeapi.ApiError(409, "Conflict", f"{self._configuration}: too many write races")
+        raise client.ApiError(409, "Conflict", f"{self._configuration}: too many write races")
 
 
 def _state_of(secret: dict[str, Any] | None, namespace: str, name: str) -> rotation.TlsState | None:

@@ -9,7 +9,7 @@ Error tree::
     ├── AlreadyExists   409 reason AlreadyExists
     └── Gone            410 (resourceVersion compacted away)
 
-No request body is ever quoted in an error: the bodies carry sealed records.
+No request body is ever quoted in an error: the bodies carry sealed records and TLS keys.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from strongroom_operator.kubestore import config
+from strongroom_kube import config
 
 MERGE_PATCH = "application/merge-patch+json"
 _MAX_MESSAGE = 300
@@ -107,6 +107,16 @@ class KubeClient:
         if self._session is None:
             raise RuntimeError(f"{self!r} is not open: await open() first")
         return self._session
+
+    async def get(self, path: str) -> dict[str, Any]:
+        return await self.request("GET", path)
+
+    async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.request("POST", path, body=body)
+
+    async def replace(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT: with ``metadata.resourceVersion`` set, a stale write is :class:`Conflict`."""
+        return await self.request("PUT", path, body=body)
 
     async def request(
         self,
