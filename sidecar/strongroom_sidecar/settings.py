@@ -8,20 +8,20 @@ default.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from strongroom_core import envsettings
+
 AuditMode = Literal["fail_closed", "drop"]
 ENV_PREFIX = "STRONGROOM_SIDECAR_"
 
 
-class SettingsError(ValueError):
-    """A setting is wrong; the message names the setting (or variable) and what to do."""
+SettingsError = envsettings.SettingsError
+"""A setting is wrong; the message names the setting (or variable) and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,49 +157,9 @@ class SidecarSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SidecarSettings:
         """Read ``STRONGROOM_SIDECAR_<FIELD>`` (upper case) for every field; errors name the
         variable."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            variable = ENV_PREFIX + f.name.upper()
-            raw = env.get(variable)
-            if raw is None or raw == "":
-                continue
-            try:
-                values[f.name] = _convert(f.type, raw)
-            except ValueError as e:
-                raise SettingsError(f"{variable}: {e}") from None
-        for required in ("control_plane_url", "namespace", "app"):
-            if required not in values:
-                raise SettingsError(f"{ENV_PREFIX}{required.upper()}: required, not set")
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except SettingsError as e:
-            name, _, rest = str(e).partition(": ")
-            if name in {f.name for f in dataclasses.fields(cls)}:
-                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: {rest}") from None
-            raise
-
-
-def _convert(annotation: object, raw: str) -> object:
-    kind = str(annotation)
-    if kind == "bool":
-        lowered = raw.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{raw!r} is not a boolean; use true or false")
-    if kind == "int":
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"{raw!r} is not an integer") from None
-    if kind == "float":
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"{raw!r} is not a number of seconds") from None
-    return raw
+        return envsettings.from_env(
+            cls, ENV_PREFIX, environ, required=("control_plane_url", "namespace", "app")
+        )
 
 
 def is_loopback_host(host: str) -> bool:

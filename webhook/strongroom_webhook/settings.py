@@ -8,21 +8,19 @@ picking up the new bundle and replicas picking up the new certificate from the s
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from strongroom_core import podspec
+from strongroom_core import envsettings, podspec
 
 TlsMode = Literal["self-managed", "cert-manager", "secret"]
 ENV_PREFIX = "STRONGROOM_WEBHOOK_"
 DAY = 86400.0
 
 
-class SettingsError(ValueError):
-    """A setting is wrong; the message names the setting (or variable) and what to do."""
+SettingsError = envsettings.SettingsError
+"""A setting is wrong; the message names the setting (or variable) and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,35 +124,4 @@ class WebhookSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         """``STRONGROOM_WEBHOOK_<FIELD>`` (upper case) for every field; errors name the variable."""
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            variable = ENV_PREFIX + f.name.upper()
-            raw = env.get(variable)
-            if raw is None or raw == "":
-                continue
-            try:
-                values[f.name] = _convert(str(f.type), raw)
-            except ValueError as e:
-                raise SettingsError(f"{variable}: {e}") from None
-        if "namespace" not in values:
-            raise SettingsError(f"{ENV_PREFIX}NAMESPACE: required, not set")
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except SettingsError as e:
-            name, _, rest = str(e).partition(": ")
-            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: {rest}") from None
-
-
-def _convert(kind: str, raw: str) -> object:
-    if kind == "int":
-        try:
-            return int(raw)
-        except ValueError:
-            raise ValueError(f"{raw!r} is not an integer") from None
-    if kind == "float":
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"{raw!r} is not a number of seconds") from None
-    return raw
+        return envsettings.from_env(cls, ENV_PREFIX, environ, required=("namespace",))
