@@ -82,17 +82,12 @@ def error_for(
     message = f"{code} (HTTP {response.status_code}) from the Strongroom sidecar: {explanation}"
     if audit_id:
         message += f" [audit id {audit_id}]"
+    error_type: type[_exceptions.SidecarUnavailable | _exceptions.SidecarError]
     if code in UNAVAILABLE_CODES:
-        return _exceptions.SidecarUnavailable(
-            message + "; retry later",
-            code=code,
-            status=response.status_code,
-            title=title,
-            detail=detail,
-            audit_id=audit_id,
-            response=response,
-        )
-    error_type = ERROR_TYPES.get(code, _exceptions.SidecarError)
+        error_type = _exceptions.SidecarUnavailable
+        message += "; retry later"
+    else:
+        error_type = ERROR_TYPES.get(code, _exceptions.SidecarError)
     return error_type(
         message,
         code=code,

@@ -61,13 +61,9 @@ class UsageError(StrongroomError, ValueError):
     """
 
 
-class SidecarUnavailable(StrongroomError):
-    """The sidecar cannot take calls right now: it is not running, starting, or overloaded.
-
-    Worth retrying with a backoff. When the sidecar answered (`not_ready`, `overloaded`), the same
-    attributes as `SidecarError` are filled; when it could not be reached at all they are `None`
-    and `__cause__` is the httpx connect error.
-    """
+class _SidecarAnswer(StrongroomError):
+    """What the sidecar said about a call (or that it said nothing): the attributes
+    `SidecarUnavailable` and `SidecarError` share. Private: catch one of those two."""
 
     def __init__(
         self,
@@ -89,13 +85,25 @@ class SidecarUnavailable(StrongroomError):
         self.response = response
 
 
-class SidecarError(StrongroomError):
+class SidecarUnavailable(_SidecarAnswer):
+    """The sidecar cannot take calls right now: it is not running, starting, or overloaded.
+
+    Worth retrying with a backoff. When the sidecar answered (`not_ready`, `overloaded`), the same
+    attributes as `SidecarError` are filled; when it could not be reached at all they are `None`
+    and `__cause__` is the httpx connect error.
+    """
+
+
+class SidecarError(_SidecarAnswer):
     """The sidecar answered the call with one of its own errors (header `Strongroom-Error`).
 
     `code` is the stable machine-readable code, `status` the HTTP status, `detail` the sidecar's
     explanation (truncated, secrets of the call redacted), `audit_id` the audit record of the
     refusal when there is one, `response` the sidecar's response (body already read).
     """
+
+    code: str
+    status: int
 
     def __init__(
         self,
@@ -108,13 +116,15 @@ class SidecarError(StrongroomError):
         audit_id: str | None = None,
         response: httpx.Response | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.audit_id = audit_id
-        self.response = response
+        super().__init__(
+            message,
+            code=code,
+            status=status,
+            title=title,
+            detail=detail,
+            audit_id=audit_id,
+            response=response,
+        )
 
 
 class InvalidRequest(SidecarError):
