@@ -8,12 +8,11 @@ from types import TracebackType
 from typing import Unpack
 
 import httpx
-from httpx import _types as httpx_types
 
 from strongroom import _requests
 
 
-class App(_requests.BaseApp):
+class App(_requests.BaseApp[httpx.BaseTransport, httpx.Client]):
     """Calls third-party APIs through the Strongroom sidecar; the token never enters this process.
 
     Every keyword given here is a default for each call, which a call can override::
@@ -32,30 +31,8 @@ class App(_requests.BaseApp):
     directly, without the sidecar.
     """
 
-    def __init__(
-        self,
-        base_url: str | httpx.URL | None = None,
-        *,
-        grant: str | None = None,
-        provider: str | None = None,
-        user_token: str | None = None,
-        agent_key: str | None = None,
-        timeout: httpx_types.TimeoutTypes = _requests.DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
-        headers: httpx_types.HeaderTypes | None = None,
-    ) -> None:
-        super().__init__(
-            base_url,
-            grant=grant,
-            provider=provider,
-            user_token=user_token,
-            agent_key=agent_key,
-            timeout=timeout,
-            headers=headers,
-        )
-        # trust_env=False: no proxy from HTTP_PROXY and no .netrc for the hop to the sidecar,
-        # which carries the end user's token.
-        self._client = httpx.Client(transport=transport, trust_env=False, follow_redirects=False)
+    def _open_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, trust_env=False, follow_redirects=False)
 
     def request(
         self, method: str, url: str | httpx.URL, **options: Unpack[_requests.BodyOptions]

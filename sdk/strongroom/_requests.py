@@ -11,7 +11,7 @@ address) would then travel to every other API called through the same App.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 
 import httpx
 from httpx import _types as httpx_types
@@ -115,8 +115,14 @@ class PreparedCall:
         )
 
 
-class BaseApp:
-    """Defaults for every call, and the building of calls. Subclassed by App and AsyncApp."""
+Transport = TypeVar("Transport", bound=httpx.BaseTransport | httpx.AsyncBaseTransport)
+Client = TypeVar("Client", bound=httpx.Client | httpx.AsyncClient)
+
+
+class BaseApp(Generic[Transport, Client]):
+    """Defaults for every call, the building of calls, and the httpx client that sends them.
+    Subclassed by App (httpx.Client) and AsyncApp (httpx.AsyncClient), which name the client in
+    `_open_client`; the constructor and its checks are this one."""
 
     def __init__(
         self,
@@ -127,6 +133,7 @@ class BaseApp:
         user_token: str | None = None,
         agent_key: str | None = None,
         timeout: httpx_types.TimeoutTypes = DEFAULT_TIMEOUT,
+        transport: Transport | None = None,
         headers: httpx_types.HeaderTypes | None = None,
     ) -> None:
         self._base_url = _config.sidecar_base_url(base_url)
@@ -139,6 +146,14 @@ class BaseApp:
         self._timeout = _arguments.timeout(timeout, "timeout")
         self._headers = httpx.Headers(DEFAULT_HEADERS)
         self._headers.update(_arguments.caller_headers(headers, "headers"))
+        self._client: Client = self._open_client(transport)
+
+    def _open_client(self, transport: Transport | None) -> Client:
+        """The httpx client the calls go through. It must be made with ``trust_env=False`` (no
+        proxy from HTTP_PROXY and no .netrc for the hop to the sidecar, which carries the end
+        user's token) and ``follow_redirects=False`` (a redirect would call the new host
+        directly, without the sidecar)."""
+        raise NotImplementedError
 
     @property
     def base_url(self) -> httpx.URL:
