@@ -9,14 +9,10 @@ rotation can never overwrite a keyring it did not see.
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
-
-from strongroom_core.sealing import errors as sealing_errors
 from strongroom_core.sealing import keys, rootkeys
 from strongroom_core.storage import errors
 from strongroom_kube import client
+from strongroom_operator.kubestore import keysecrets
 
 DEFAULT_NAME = "strongroom-root-keys"
 DATA_KEY = "root-keys.json"
@@ -27,54 +23,36 @@ class KubernetesRootKeyStore:
         self.kube = kube
         self.namespace = namespace
         self.name = name
+        self._secret = keysecrets.KeySecret(
+            kube,
+            namespace,
+            name,
+            type_name="strongroom.dev/root-keys",
+            data_key=DATA_KEY,
+            restore_hint="restore it from a backup (strongroom key import)",
+        )
         self._resource_version: str | None = None
 
     def __repr__(self) -> str:
         return f"KubernetesRootKeyStore(namespace={self.namespace!r}, name={self.name!r})"
 
-    @property
-    def _path(self) -> str:
-        return f"/api/v1/namespaces/{self.namespace}/secrets"
-
     async def load(self) -> keys.Keyring:
-        try:
-            secret = await self.kube.request("GET", f"{self._path}/{self.name}")
-        except client.NotFound:
-            raise rootkeys.RootKeysMissingError(
-                f"no root keys Secret {self.namespace}/{self.name}"
-            ) from None
-        try:
-            document = json.loads(base64.b64decode(secret["data"][DATA_KEY]))
-        except (KeyError, TypeError, ValueError):
-            raise sealing_errors.MalformedKeyDocumentError(
-                f"Secret {self.namespace}/{self.name} has no readable {DATA_KEY!r};"
-                " restore it from a backup (strongroom key import)"
-            ) from None
+        found = await self._secret.read()
+        if found is None:
+            raise rootkeys.RootKeysMissingError(f"no root keys Secret {self.namespace}/{self.name}")
+        document, resource_version = found
         keyring = rootkeys.root_keyring_from_document(document)
-        self._resource_version = secret["metadata"]["resourceVersion"]
+        self._resource_version = resource_version
         return keyring
 
     async def save(self, keyring: keys.Keyring) -> None:
-        document = json.dumps(rootkeys.root_keyring_to_document(keyring)).encode("utf-8")
-        secret: dict[str, Any] = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "type": "strongroom.dev/root-keys",
-            "metadata": {
-                "name": self.name,
-                "namespace": self.namespace,
-                "labels": {"app.kubernetes.io/managed-by": "strongroom"},
-                "annotations": {"helm.sh/resource-policy": "keep"},
-            },
-            "data": {DATA_KEY: base64.b64encode(document).decode("ascii")},
-        }
+        document = rootkeys.root_keyring_to_document(keyring)
         what = f"root keys Secret {self.namespace}/{self.name}"
         try:
             if self._resource_version is None:
-                saved = await self.kube.request("POST", self._path, body=secret)
+                saved = await self._secret.create(document)
             else:
-                secret["metadata"]["resourceVersion"] = self._resource_version
-                saved = await self.kube.request("PUT", f"{self._path}/{self.name}", body=secret)
+                saved = await self._secret.replace(document, self._resource_version)
         except client.AlreadyExists:
             raise errors.ConflictError(
                 f"{what} was created by someone else; load it", None, None
@@ -83,4 +61,4 @@ class KubernetesRootKeyStore:
             raise errors.ConflictError(
                 f"{what} changed since it was loaded; load it again", None, None
             ) from None
-        self._resource_version = saved["metadata"]["resourceVersion"]
+        self._resource_version = saved
