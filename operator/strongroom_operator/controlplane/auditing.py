@@ -16,8 +16,9 @@ from strongroom_operator.controlplane import auth, bodies, problems, refusals
 MAX_ID_LENGTH = 128
 MAX_STRING_LENGTH = 4096
 
-_KINDS = (*get_args(audit.EventKind), refusals.AUTH_REFUSED)
-"""``auth.refused`` arrives from other control-plane replicas forwarding to the collector."""
+_KINDS = get_args(audit.EventKind)
+"""With ``auth.refused``: it arrives from other control-plane replicas forwarding to the
+collector (a sidecar may not send it)."""
 _DECISIONS = get_args(audit.Decision)
 
 

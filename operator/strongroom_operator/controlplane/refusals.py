@@ -29,8 +29,8 @@ from strongroom_operator.controlplane import problems
 
 logger = logging.getLogger("strongroom.controlplane")
 
-AUTH_REFUSED = "auth.refused"
-"""Audit kind of a refused caller (beside ``strongroom_core.audit.EventKind``)."""
+AUTH_REFUSED: audit.EventKind = "auth.refused"
+"""Audit kind of a refused caller: core's ``audit.EventKind`` value (mypy holds it to that)."""
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="strongroom"'}
 
