@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Code = Literal[
-    # the token itself
+TokenCode = Literal[
     "malformed_token",
     "algorithm_not_allowed",
     "unknown_key",
@@ -27,6 +26,11 @@ Code = Literal[
     "wrong_issuer",
     "wrong_audience",
     "missing_claim",
+]
+"""Codes about the token itself."""
+
+Code = Literal[
+    TokenCode,
     # the identity provider could not be asked
     "jwks_unavailable",
     # which grant the principal may use
@@ -38,19 +42,7 @@ Code = Literal[
 
 CODES: frozenset[str] = frozenset(get_args(Code))
 
-TOKEN_CODES: frozenset[str] = frozenset(
-    {
-        "malformed_token",
-        "algorithm_not_allowed",
-        "unknown_key",
-        "bad_signature",
-        "token_expired",
-        "token_not_yet_valid",
-        "wrong_issuer",
-        "wrong_audience",
-        "missing_claim",
-    }
-)
+TOKEN_CODES: frozenset[str] = frozenset(get_args(TokenCode))
 """Codes that mean "the end user's token is not acceptable": the caller should get a new one."""
 
 STATUS: dict[str, int] = {
