@@ -9,13 +9,15 @@ must not trust blindly: a malformed entry there fails closed, never open).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from strongroom_core import targets
 from strongroom_core.resources import errors
 from strongroom_core.rules import addresses, clocks, paths
+
+_Compiled = TypeVar("_Compiled")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PRINCIPAL_KINDS = ("user", "group", "system", "agent")
@@ -197,46 +199,39 @@ def _name(raw: Mapping[str, Any], reader: _Reader) -> str | None:
 
 
 def _paths(raw: Mapping[str, Any], reader: _Reader) -> tuple[paths.PathPattern, ...] | None:
-    texts = reader.strings(raw, "paths")
-    if texts is None:
-        return None
-    compiled: list[paths.PathPattern] = []
-    for index, text in enumerate(raw["paths"]):
-        if not isinstance(text, str) or not text:
-            continue
-        problem = paths.pattern_problem(text)
-        if problem is not None:
-            reader.add(f"{reader.path}.paths[{index}]", problem)
-        else:
-            compiled.append(paths.compile_pattern(text))
-    return tuple(compiled)
+    return _checked_list(raw, "paths", reader, paths.pattern_problem, paths.compile_pattern)
 
 
 def _hosts(raw: Mapping[str, Any], reader: _Reader) -> tuple[str, ...] | None:
-    texts = reader.strings(raw, "hosts")
-    if texts is None:
-        return None
-    for index, text in enumerate(raw["hosts"]):
-        if isinstance(text, str) and text:
-            problem = targets.validate_host_pattern(text)
-            if problem is not None:
-                reader.add(f"{reader.path}.hosts[{index}]", problem)
-    return texts
+    return _checked_list(raw, "hosts", reader, targets.validate_host_pattern, str)
 
 
 def _ranges(raw: Mapping[str, Any], reader: _Reader) -> tuple[addresses.Range, ...] | None:
-    texts = reader.strings(raw, "sourceRanges")
-    if texts is None:
+    return _checked_list(
+        raw, "sourceRanges", reader, addresses.range_problem, addresses.compile_range
+    )
+
+
+def _checked_list(
+    raw: Mapping[str, Any],
+    key: str,
+    reader: _Reader,
+    problem_of: Callable[[str], str | None],
+    compile_one: Callable[[str], _Compiled],
+) -> tuple[_Compiled, ...] | None:
+    """A list of strings each checked by ``problem_of`` (its problem is reported at
+    ``<key>[<index>]``) and compiled by ``compile_one`` when it has none; ``None`` when unset."""
+    if reader.strings(raw, key) is None:
         return None
-    compiled: list[addresses.Range] = []
-    for index, text in enumerate(raw["sourceRanges"]):
+    compiled: list[_Compiled] = []
+    for index, text in enumerate(raw[key]):
         if not isinstance(text, str) or not text:
-            continue
-        problem = addresses.range_problem(text)
+            continue  # reader.strings reported it
+        problem = problem_of(text)
         if problem is not None:
-            reader.add(f"{reader.path}.sourceRanges[{index}]", problem)
+            reader.add(f"{reader.path}.{key}[{index}]", problem)
         else:
-            compiled.append(addresses.compile_range(text))
+            compiled.append(compile_one(text))
     return tuple(compiled)
 
 
@@ -304,26 +299,30 @@ def _time(
     return minutes
 
 
-def _limit_mapping(raw: Mapping[str, Any], key: str, reader: _Reader) -> Mapping[str, Any] | None:
+def _limit_mapping(
+    raw: Mapping[str, Any], key: str, reader: _Reader, fields: tuple[str, ...]
+) -> Mapping[str, Any] | None:
+    """The object at ``key`` (``None`` when unset or not an object), its unknown fields
+    reported."""
     value = raw.get(key)
     if value is None:
         return None
+    where = f"{reader.path}.{key}"
     if not isinstance(value, Mapping):
-        reader.add(f"{reader.path}.{key}", "must be an object")
+        reader.add(where, "must be an object")
         return None
+    for name in value:
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            reader.add(f"{where}.{name}", f"unknown field (known fields: {known})")
     return value
 
 
 def _rate_limit(raw: Mapping[str, Any], reader: _Reader) -> RateLimit | None:
-    value = _limit_mapping(raw, "rateLimit", reader)
+    value = _limit_mapping(raw, "rateLimit", reader, ("requests", "period", "burst", "per"))
     if value is None:
         return None
     where = f"{reader.path}.rateLimit"
-    for key in value:
-        if key not in ("requests", "period", "burst", "per"):
-            reader.add(
-                f"{where}.{key}", "unknown field (known fields: burst, per, period, requests)"
-            )
     requests = reader.integer(value, "requests", where, required=True)
     burst = reader.integer(value, "burst", where, required=False) or requests
     per = reader.choice(value, "per", where, LIMIT_SCOPES, "grant")
@@ -341,15 +340,10 @@ def _rate_limit(raw: Mapping[str, Any], reader: _Reader) -> RateLimit | None:
 
 
 def _quota(raw: Mapping[str, Any], reader: _Reader) -> Quota | None:
-    value = _limit_mapping(raw, "quota", reader)
+    value = _limit_mapping(raw, "quota", reader, ("requests", "period", "zone", "per"))
     if value is None:
         return None
     where = f"{reader.path}.quota"
-    for key in value:
-        if key not in ("requests", "period", "zone", "per"):
-            reader.add(
-                f"{where}.{key}", "unknown field (known fields: per, period, requests, zone)"
-            )
     requests = reader.integer(value, "requests", where, required=True)
     if value.get("period") is None:
         reader.add(f"{where}.period", "required")
