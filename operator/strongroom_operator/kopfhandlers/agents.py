@@ -14,7 +14,7 @@ from __future__ import annotations
 import kopf
 
 from strongroom_core.resources import models
-from strongroom_operator.kopfhandlers import checks, indexes, kubeio, reporting, runtime
+from strongroom_operator.kopfhandlers import indexes, kubeio, preflight, reporting, runtime
 from strongroom_operator.reconcile import agents, outcomes
 
 ROTATE_KEY = "strongroom.dev/rotate-key"
@@ -23,22 +23,10 @@ ROTATE_KEY = "strongroom.dev/rotate-key"
 async def reconcile(
     rt: runtime.Runtime, view: indexes.View, body: kopf.Body, patch: kopf.Patch, retry: int
 ) -> None:
-    settings = rt.settings
-    namespace = body.get("metadata", {}).get("namespace", "")
-    try:
-        agent = checks.parsed(body, models.Agent, allow_loopback_http=settings.allow_loopback_http)
-        checks.referenced(view, agent)
-    except checks.Invalid as problem:
-        reporting.report(body, patch, problem.outcome, rt.clock())
-        app_ref = body.get("spec", {}).get("appRef")
-        if isinstance(app_ref, str):
-            await rt.publisher.refresh(view, namespace, app_ref)
+    agent = await preflight.checked(rt, view, body, patch, retry, models.Agent)
+    if agent is None:
         return
-    except checks.Waiting as problem:
-        reporting.report(body, patch, problem.outcome, rt.clock())
-        delay = reporting.retry_delay(retry, settings.retry_delay, settings.max_retry_delay)
-        raise kopf.TemporaryError(problem.outcome.message, delay=delay) from None
-    await rt.publisher.refresh(view, namespace, agent.app_ref)
+    await rt.publisher.refresh(view, agent.meta.namespace, agent.app_ref)
     outcome = rt.publisher.outcomes.get(agent.ref, outcomes.READY)
     if outcome.state != "Invalid":
         await _ensure_key_secret(rt, body, agent)

@@ -10,10 +10,10 @@ from strongroom_core.resources import models
 from strongroom_core.storage import records
 from strongroom_kube import client
 from strongroom_operator.kopfhandlers import (
-    checks,
     conditions,
     indexes,
     kubeio,
+    preflight,
     reporting,
     revocation,
     runtime,
@@ -32,20 +32,18 @@ async def reconcile(
     rt: runtime.Runtime, view: indexes.View, body: kopf.Body, patch: kopf.Patch, retry: int
 ) -> None:
     settings = rt.settings
-    namespace = body.get("metadata", {}).get("namespace", "")
-    try:
-        grant = checks.parsed(body, models.Grant, allow_loopback_http=settings.allow_loopback_http)
-        checks.referenced(view, grant)
-    except checks.Invalid as problem:
-        _report(rt, body, patch, problem.outcome, None)
-        app_ref = body.get("spec", {}).get("appRef")
-        if isinstance(app_ref, str):  # an earlier valid version may be in the policy
-            await rt.publisher.refresh(view, namespace, app_ref)
+    grant = await preflight.checked(
+        rt,
+        view,
+        body,
+        patch,
+        retry,
+        models.Grant,
+        report=lambda outcome: _report(rt, body, patch, outcome, None),
+    )
+    if grant is None:
         return
-    except checks.Waiting as problem:
-        _report(rt, body, patch, problem.outcome, None)
-        delay = reporting.retry_delay(retry, settings.retry_delay, settings.max_retry_delay)
-        raise kopf.TemporaryError(problem.outcome.message, delay=delay) from None
+    namespace = grant.meta.namespace
     provider = view.provider(namespace, grant.app_ref, grant.provider_ref)
     # Policy before record: a sidecar that sees the record already knows the grant.
     await rt.publisher.refresh(view, namespace, grant.app_ref)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import kopf
 
 from strongroom_core.resources import models
-from strongroom_operator.kopfhandlers import checks, indexes, reporting, runtime
+from strongroom_operator.kopfhandlers import indexes, preflight, reporting, runtime
 from strongroom_operator.reconcile import outcomes
 
 
@@ -14,21 +14,9 @@ async def reconcile(
     rt: runtime.Runtime, view: indexes.View, body: kopf.Body, patch: kopf.Patch, retry: int
 ) -> None:
     settings = rt.settings
-    app_ref = body.get("spec", {}).get("appRef")
-    try:
-        provider = checks.parsed(
-            body, models.Provider, allow_loopback_http=settings.allow_loopback_http
-        )
-        checks.referenced(view, provider)
-    except checks.Invalid as problem:
-        reporting.report(body, patch, problem.outcome, rt.clock())
-        if isinstance(app_ref, str):
-            await rt.publisher.refresh(view, body.get("metadata", {}).get("namespace", ""), app_ref)
+    provider = await preflight.checked(rt, view, body, patch, retry, models.Provider)
+    if provider is None:
         return
-    except checks.Waiting as problem:
-        reporting.report(body, patch, problem.outcome, rt.clock())
-        delay = reporting.retry_delay(retry, settings.retry_delay, settings.max_retry_delay)
-        raise kopf.TemporaryError(problem.outcome.message, delay=delay) from None
     await rt.publisher.refresh(view, provider.meta.namespace, provider.app_ref)
     outcome = rt.publisher.outcomes.get(provider.ref, outcomes.READY)
     reporting.report(body, patch, outcome, rt.clock())
