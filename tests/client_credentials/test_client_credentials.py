@@ -6,6 +6,7 @@ client makes the Grant ``NeedsReauth`` (typed SDK error) until the Provider is f
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import aiohttp
@@ -13,6 +14,8 @@ import pytest
 
 import strongroom
 from strongroom_core import tokens
+from strongroom_core.resources import models
+from strongroom_operator.reconcile import grants
 from strongroom_sidecar import app as sidecar_app
 from tests import canary
 from tests.client_credentials import harness
@@ -216,3 +219,39 @@ def test_misplaced_client_credentials_are_refused_naming_the_field(
     _, problems = harness.load(text)
     assert len(problems) == 1, problems
     assert expected in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("provider_change", "reason"),
+    [
+        ("type: secret", "ClientCredentialsNeedOAuth2"),
+        ("clientAuthMethod: none", "ClientCredentialsNeedConfidentialClient"),
+    ],
+)
+async def test_reconcile_refuses_client_credentials_the_provider_cannot_serve(
+    oauth_server: OAuthServer,
+    deployment: harness.Deployment,
+    provider_change: str,
+    reason: str,
+) -> None:
+    """The reference check stops these in front; the reconcile refuses them on its own too (a
+    Provider edited after the Grant), leaving no record behind."""
+    resources, _ = harness.load(harness.documents(oauth_server, 9))
+    grant = next(r for r in resources if isinstance(r, models.Grant))
+    provider = next(r for r in resources if isinstance(r, models.Provider))
+    if provider_change == "type: secret":
+        provider = dataclasses.replace(
+            provider, type="secret", oauth2=None, secret=models.SecretSettings()
+        )
+    else:
+        assert provider.oauth2 is not None
+        oauth2 = dataclasses.replace(
+            provider.oauth2, client_auth_method="none", client_secret_ref=None
+        )
+        provider = dataclasses.replace(provider, oauth2=oauth2)
+
+    outcome = await grants.reconcile_grant(deployment.ctx, grant, provider)
+
+    assert (outcome.state, outcome.reason) == ("Invalid", reason)
+    assert outcome.message.startswith("spec.credential.clientCredentials: ")
+    assert await deployment.storage.get_grant(harness.NS, harness.GRANT) is None
