@@ -191,13 +191,8 @@ async def _stream(
     outcome: Outcome,
 ) -> web.StreamResponse:
     """A large or open-ended body: the headers go out at once, then chunks as they arrive."""
-    response = web.StreamResponse(
-        status=upstream.status, reason=upstream.reason, headers=answer_headers
-    )
-    try:
-        await response.prepare(request)
-    except ConnectionError:
-        outcome.reason = "client_disconnected"
+    response, client_there = await _send_head(request, upstream, answer_headers, outcome)
+    if not client_there:
         return response
     while True:
         try:
@@ -228,6 +223,20 @@ async def _cut(
 ) -> web.StreamResponse:
     """The upstream failed while its (small) body was read: send its status and headers, then
     cut, as streaming would have."""
+    response, client_there = await _send_head(request, upstream, answer_headers, outcome)
+    if client_there:
+        _cut_short(request, outcome, error)
+    return response
+
+
+async def _send_head(
+    request: web.Request,
+    upstream: aiohttp.ClientResponse,
+    answer_headers: CIMultiDict[str],
+    outcome: Outcome,
+) -> tuple[web.StreamResponse, bool]:
+    """The upstream's status line and headers sent on their own, the body to follow; and
+    whether the client was still there (if not, ``outcome.reason`` says so)."""
     response = web.StreamResponse(
         status=upstream.status, reason=upstream.reason, headers=answer_headers
     )
@@ -235,9 +244,8 @@ async def _cut(
         await response.prepare(request)
     except ConnectionError:
         outcome.reason = "client_disconnected"
-        return response
-    _cut_short(request, outcome, error)
-    return response
+        return response, False
+    return response, True
 
 
 def _cut_short(request: web.Request, outcome: Outcome, error: BaseException) -> None:
