@@ -19,7 +19,6 @@ import asyncio
 import getpass
 import json
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,26 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def event(namespace: str, app: str, reason: str) -> audit.AuditEvent:
-    return {
-        "id": audit.new_event_id(),
-        "time": time.time(),
-        "kind": "key.rotated",
-        "namespace": namespace,
-        "app": app,
-        "caller": f"cli/{_user()}",
-        "principal": "",
-        "grant": "",
-        "provider": "",
-        "method": "",
-        "host": "",
-        "path": "",
-        "status": 200,
-        "latency_ms": 0.0,
-        "decision": "allow",
-        "reason": reason[: audit.MAX_REASON_LENGTH],
-        "refreshed": False,
-        "trace_id": "",
-    }
+    return audit.lifecycle_event(
+        "key.rotated",
+        namespace=namespace,
+        app=app,
+        caller=f"cli/{_user()}",
+        status=200,
+        decision="allow",
+        reason=reason,
+    )
 
 
 def _user() -> str:

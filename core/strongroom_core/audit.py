@@ -90,3 +90,40 @@ def new_event_id() -> str:
 
 def now() -> float:
     return time.time()
+
+
+def lifecycle_event(
+    kind: EventKind,
+    *,
+    namespace: str,
+    app: str,
+    caller: str,
+    status: int,
+    decision: Decision,
+    reason: str,
+    principal: str = "",
+    at: float | None = None,
+) -> AuditEvent:
+    """An event that is not a call through a sidecar (a key rotated, a caller refused): the
+    call's fields (grant, provider, method, host, path, latency, trace) are empty, the reason is
+    cut to ``MAX_REASON_LENGTH``, and the time is ``at`` or now."""
+    return {
+        "id": new_event_id(),
+        "time": now() if at is None else at,
+        "kind": kind,
+        "namespace": namespace,
+        "app": app,
+        "caller": caller,
+        "principal": principal,
+        "grant": "",
+        "provider": "",
+        "method": "",
+        "host": "",
+        "path": "",
+        "status": status,
+        "latency_ms": 0.0,
+        "decision": decision,
+        "reason": reason[:MAX_REASON_LENGTH],
+        "refreshed": False,
+        "trace_id": "",
+    }

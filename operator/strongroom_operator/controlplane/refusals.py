@@ -71,26 +71,16 @@ def audit_event(refusal: Refused) -> dict[str, Any]:
 
 
 def _event(problem: problems.ProblemError, who: str, namespace: str, app: str) -> dict[str, Any]:
-    return {
-        "id": audit.new_event_id(),
-        "time": audit.now(),
-        "kind": AUTH_REFUSED,
-        "namespace": namespace,
-        "app": app,
-        "caller": who,
-        "principal": "",
-        "grant": "",
-        "provider": "",
-        "method": "",
-        "host": "",
-        "path": "",
-        "status": problem.status,
-        "latency_ms": 0.0,
-        "decision": "deny",
-        "reason": f"{problem.code}: {problem.detail}"[: audit.MAX_REASON_LENGTH],
-        "refreshed": False,
-        "trace_id": "",
-    }
+    event = audit.lifecycle_event(
+        AUTH_REFUSED,
+        namespace=namespace,
+        app=app,
+        caller=who,
+        status=problem.status,
+        decision="deny",
+        reason=f"{problem.code}: {problem.detail}",
+    )
+    return dict(event)
 
 
 async def record(sink: AuditSink | None, refusal: Refused) -> None:

@@ -47,26 +47,17 @@ async def rotate(request: web.Request) -> web.Response:
         )
     except agents.AgentNotFound as e:
         raise problems.not_found(str(e)) from None
-    event: audit.AuditEvent = {
-        "id": audit.new_event_id(),
-        "time": now,
-        "kind": "key.rotated",
-        "namespace": namespace,
-        "app": app,
-        "caller": caller.name,
-        "principal": f"agent:{agent}",
-        "grant": "",
-        "provider": "",
-        "method": "",
-        "host": "",
-        "path": "",
-        "status": 200,
-        "latency_ms": 0.0,
-        "decision": "allow",
-        "reason": f"agent {agent}: new key {issued.kid}; older keys end in {overlap}s",
-        "refreshed": False,
-        "trace_id": "",
-    }
+    event = audit.lifecycle_event(
+        "key.rotated",
+        namespace=namespace,
+        app=app,
+        caller=caller.name,
+        principal=f"agent:{agent}",
+        status=200,
+        decision="allow",
+        reason=f"agent {agent}: new key {issued.kid}; older keys end in {overlap}s",
+        at=now,
+    )
     await cp.storage.append_audit([dict(event)])
     return web.json_response(
         {
