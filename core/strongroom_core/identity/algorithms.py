@@ -35,23 +35,17 @@ class Algorithm:
 
 
 def _rsa_pkcs1(hash_: hashes.HashAlgorithm) -> Callable[[object, bytes, bytes], bool]:
-    pad = padding.PKCS1v15()
-
-    def verify(key: object, signature: bytes, data: bytes) -> bool:
-        assert isinstance(key, rsa.RSAPublicKey)
-        try:
-            key.verify(signature, data, pad, hash_)
-        except InvalidSignature:
-            return False
-        return True
-
-    return verify
+    return _rsa(padding.PKCS1v15(), hash_)
 
 
 def _rsa_pss(hash_: hashes.HashAlgorithm) -> Callable[[object, bytes, bytes], bool]:
     # RFC 7518 §3.5: MGF1 with the same hash, salt as long as the hash output.
-    pad = padding.PSS(mgf=padding.MGF1(hash_), salt_length=hash_.digest_size)
+    return _rsa(padding.PSS(mgf=padding.MGF1(hash_), salt_length=hash_.digest_size), hash_)
 
+
+def _rsa(
+    pad: padding.AsymmetricPadding, hash_: hashes.HashAlgorithm
+) -> Callable[[object, bytes, bytes], bool]:
     def verify(key: object, signature: bytes, data: bytes) -> bool:
         assert isinstance(key, rsa.RSAPublicKey)
         try:
