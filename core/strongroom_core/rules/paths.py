@@ -84,27 +84,23 @@ class PathPattern:
         """Whether the segments of a normalised path match."""
         parts = self.parts
         if not self.has_any:
-            if len(path_parts) != len(parts):
-                return False
-            for want, got in zip(parts, path_parts, strict=True):
-                if want == ONE:
-                    if not got:
-                        return False
-                elif want != got:
-                    return False
-            return True
+            return len(path_parts) == len(parts) and _leading_match(parts, path_parts)
         prefix = self.prefix
         if prefix is not None:
-            if len(path_parts) < len(prefix):
-                return False
-            for want, got in zip(prefix, path_parts, strict=False):
-                if want == ONE:
-                    if not got:
-                        return False
-                elif want != got:
-                    return False
-            return True
+            return len(path_parts) >= len(prefix) and _leading_match(prefix, path_parts)
         return _glob(parts, path_parts)
+
+
+def _leading_match(wanted: tuple[str, ...], path_parts: list[str]) -> bool:
+    """Whether the first ``len(wanted)`` segments match, each literally or as ``*`` (any
+    non-empty segment); the caller has checked there are that many."""
+    for want, got in zip(wanted, path_parts, strict=False):
+        if want == ONE:
+            if not got:
+                return False
+        elif want != got:
+            return False
+    return True
 
 
 def _glob(parts: tuple[str, ...], path_parts: list[str]) -> bool:
