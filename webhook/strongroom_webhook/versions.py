@@ -4,13 +4,13 @@ while the webhook runs). An admission review does not carry it, and native sidec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 
 import aiohttp
 
 from strongroom_kube import client, config
+from strongroom_webhook import background
 
 logger = logging.getLogger(__name__)
 Version = tuple[int, int]
@@ -34,7 +34,7 @@ class ServerVersion:
         self._api = api
         self._refresh = refresh_seconds
         self.current: Version | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._refresher = background.Loop()
 
     async def read(self) -> Version | None:
         try:
@@ -52,14 +52,10 @@ class ServerVersion:
 
     async def start(self) -> None:
         await self.read()
-        self._task = asyncio.create_task(self._refreshing(), name="webhook-version-refresh")
+        self._refresher.start(self._refreshing(), "webhook-version-refresh")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refresher.stop()
 
     async def _refreshing(self) -> None:
         while True:

@@ -11,7 +11,6 @@ checks every ``interval`` and reloads on change; ``stop()`` ends it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from strongroom_kube import client, config
+from strongroom_webhook import background
 from strongroom_webhook.certs import authority, serving, sharing
 
 logger = logging.getLogger(__name__)
@@ -28,21 +28,17 @@ class _Keeper:
     def __init__(self, context: serving.ServingContext, interval: float) -> None:
         self.context = context
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._running = background.Loop()
 
     async def check(self) -> None:
         raise NotImplementedError
 
     async def start(self) -> None:
         await self.check()
-        self._task = asyncio.create_task(self._loop(), name=f"webhook-tls-{type(self).__name__}")
+        self._running.start(self._loop(), f"webhook-tls-{type(self).__name__}")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._running.stop()
 
     async def _loop(self) -> None:
         while True:
