@@ -73,26 +73,12 @@ async def _expire_if_due(rt: runtime.Runtime, record: records.GrantRecord) -> re
         return record  # someone wrote meanwhile: the next round reads it again
 
 
-def outcome_of(record: records.GrantRecord) -> outcomes.Outcome:
-    if record.state == "Ready":
-        return outcomes.READY
-    if record.state == "Expired":
-        return outcomes.Outcome("Expired", "GrantExpired", "the grant's expiry has passed")
-    if record.state == "NeedsReauth":
-        return outcomes.Outcome(
-            "NeedsReauth",
-            "ReauthorizationRequired",
-            record.message or "the provider refused the refresh token; authorize again",
-        )
-    return outcomes.Outcome("Revoked", "GrantRevoked", record.message or "revoked")
-
-
 async def _reflect(rt: runtime.Runtime, body: kopf.Body, record: records.GrantRecord) -> None:
     current: dict[str, Any] = dict(body.get("status") or {})
     generation = int(body.get("metadata", {}).get("generation") or 0)
     if current.get("state") not in RECORD_STATES or current.get("observedGeneration") != generation:
         return
-    outcome = outcome_of(record)
+    outcome = outcomes.of_record(record)
     status = conditions.status_of(current, outcome, generation, rt.clock(), with_state=True)
     if not conditions.differs(current, {"state": status["state"], "message": status["message"]}):
         return

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from strongroom_core.storage import records
+
 State = Literal["Ready", "Pending", "Invalid", "Expired", "NeedsReauth", "Revoked"]
 
 
@@ -30,3 +32,19 @@ def invalid(reason: str, message: str) -> Outcome:
 
 def pending(reason: str, message: str) -> Outcome:
     return Outcome("Pending", reason, message)
+
+
+def of_record(record: records.GrantRecord) -> Outcome:
+    """A Grant's outcome as its sealed record states it (the sidecars write ``NeedsReauth``,
+    expiry and revocation there)."""
+    if record.state == "Ready":
+        return READY
+    if record.state == "Expired":
+        return Outcome("Expired", "GrantExpired", "the grant's expiry has passed")
+    if record.state == "NeedsReauth":
+        return Outcome(
+            "NeedsReauth",
+            "ReauthorizationRequired",
+            record.message or "the provider refused the refresh token; authorize again",
+        )
+    return Outcome("Revoked", "GrantRevoked", record.message or "revoked")
