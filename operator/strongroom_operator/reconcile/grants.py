@@ -77,7 +77,7 @@ async def reconcile_grant(
             stored = await _write(ctx, desired, existing)
         except (storage_errors.ConflictError, storage_errors.AlreadyExistsError):
             continue  # someone (a refresh) wrote meanwhile: read again and re-apply
-        return _outcome_of(stored)
+        return outcomes.of_record(stored)
     return outcomes.pending("Conflict", "the grant record kept changing; will retry")
 
 
@@ -266,15 +266,3 @@ async def _write(
     if desired == existing:
         return existing
     return await ctx.storage.replace_grant(desired, existing.version)
-
-
-def _outcome_of(record: records.GrantRecord) -> outcomes.Outcome:
-    if record.state == "Ready":
-        return outcomes.READY
-    if record.state == "Expired":
-        return outcomes.Outcome("Expired", "GrantExpired", "the grant's expiry has passed")
-    if record.state == "NeedsReauth":
-        return outcomes.Outcome(
-            "NeedsReauth", "ReauthorizationRequired", record.message or "the provider refused"
-        )
-    return outcomes.Outcome("Revoked", "GrantRevoked", record.message or "revoked")
