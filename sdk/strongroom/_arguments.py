@@ -137,6 +137,32 @@ def context(value: object) -> str | None:
     return jsonlib.dumps(dict(value), ensure_ascii=True, separators=(",", ":"))
 
 
+NARROW_KEYS = ("methods", "paths", "hosts")
+
+
+def narrow(value: object) -> str | None:
+    """The per-call narrowing as compact ASCII JSON, or None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _exceptions.UsageError(
+            f"narrow: expected a dict with methods, paths and/or hosts, got {type(value).__name__}"
+        )
+    unknown = sorted(str(key) for key in value if key not in NARROW_KEYS)
+    if unknown:
+        raise _exceptions.UsageError(
+            f"narrow: unknown key(s) {', '.join(unknown)}; use {', '.join(NARROW_KEYS)}"
+        )
+    document: dict[str, list[str]] = {}
+    for key, items in value.items():
+        if isinstance(items, str) or not isinstance(items, (list, tuple)):
+            raise _exceptions.UsageError(f"narrow.{key}: expected a list of strings")
+        if not all(isinstance(item, str) for item in items):
+            raise _exceptions.UsageError(f"narrow.{key}: every item must be a string")
+        document[str(key)] = list(items)
+    return jsonlib.dumps(document, ensure_ascii=True, separators=(",", ":"))
+
+
 def caller_headers(value: httpx_types.HeaderTypes | None, argument: str) -> httpx.Headers:
     """The caller's own headers, refusing the sidecar's: they have their own arguments."""
     try:

@@ -26,6 +26,9 @@ REASON = "Strongroom-Reason"
 """Free text for audit, at most `REASON_MAX_CHARS` characters, sent as UTF-8."""
 CONTEXT = "Strongroom-Context"
 """A JSON object of string to string for audit, sent as ASCII JSON."""
+NARROW = "Strongroom-Narrow"
+"""Per-call narrowing of the policy: a JSON object with `methods`, `paths` and/or `hosts` lists.
+It can only narrow: a call outside it is refused with `policy_denied`."""
 
 SECRET_HEADERS = frozenset({USER_TOKEN.lower(), AGENT_KEY.lower()})
 

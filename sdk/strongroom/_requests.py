@@ -49,6 +49,9 @@ class CallOptions(TypedDict, total=False):
     """Why this call is made, for the audit record (at most 500 characters)."""
     context: dict[str, str] | None
     """String key/value pairs recorded in the audit record."""
+    narrow: dict[str, list[str]] | None
+    """Narrow the policy for this call only (`methods`, `paths`, `hosts`); it can only restrict,
+    e.g. `{"methods": ["GET"], "paths": ["/repos/acme/**"]}`."""
 
 
 class BodyOptions(CallOptions, total=False):
@@ -193,6 +196,7 @@ class BaseApp(Generic[Transport, Client]):
         agent_key = self._agent_key if agent_key is None else agent_key
         reason = _arguments.reason(options.get("reason"))
         context = _arguments.context(options.get("context"))
+        narrow = _arguments.narrow(options.get("narrow"))
         timeout = options.get("timeout")
         timeout_value = self._timeout if timeout is None else _arguments.timeout(timeout, "timeout")
 
@@ -211,6 +215,7 @@ class BaseApp(Generic[Transport, Client]):
             (_protocol.AGENT_KEY, agent_key),
             (_protocol.REASON, reason),
             (_protocol.CONTEXT, context),
+            (_protocol.NARROW, narrow),
         ):
             if value is not None:
                 encoded = value if isinstance(value, bytes) else value.encode("ascii")

@@ -221,3 +221,19 @@ async def test_a_grant_without_a_credential_yet_says_so(
         with pytest.raises(strongroom.GrantNotFound) as caught:
             await app.get("https://api.stripe.com/v1/charges", grant="stripe-billing")
     assert "has no credential yet" in str(caught.value)
+
+
+async def test_a_call_outside_its_own_narrowing_is_refused(
+    dev_env: environment.DevEnvironment,
+) -> None:
+    async with strongroom.AsyncApp(dev_env.sidecar_url) as app:
+        allowed = await app.get(
+            f"{dev_env.echo_url}/repos/acme/x", grant="echo-demo", narrow={"paths": ["/repos/**"]}
+        )
+        assert allowed.json()["credential_ok"] is True
+        with pytest.raises(strongroom.PolicyDenied) as caught:
+            await app.delete(
+                f"{dev_env.echo_url}/repos/acme/x", grant="echo-demo", narrow={"methods": ["GET"]}
+            )
+    assert caught.value.code == "policy_denied"
+    assert "Strongroom-Narrow" in caught.value.detail or "narrow" in caught.value.detail.lower()

@@ -359,3 +359,25 @@ async def test_redirects_are_returned_and_never_followed(
     assert response.status_code == 302
     assert response.headers["Location"] == "https://elsewhere.example.com/"
     assert len(sidecar.sent) == 1
+
+
+async def test_narrow_is_sent_as_compact_json(caller: Caller, sidecar: FakeSidecar) -> None:
+    await caller.request("GET", GITHUB, narrow={"methods": ["GET"], "paths": ["/repos/acme/**"]})
+    header = sidecar.last.headers["Strongroom-Narrow"]
+    assert json.loads(header) == {"methods": ["GET"], "paths": ["/repos/acme/**"]}
+
+
+@pytest.mark.parametrize(
+    ("narrow", "message"),
+    [
+        ({"verbs": ["GET"]}, r"^narrow: unknown key\(s\) verbs"),
+        ({"methods": "GET"}, r"^narrow\.methods: expected a list of strings"),
+        ({"paths": ["/a", 3]}, r"^narrow\.paths: every item must be a string"),
+        (["GET"], r"^narrow: expected a dict"),
+    ],
+)
+async def test_narrowing_that_cannot_be_sent_is_refused(
+    caller: Caller, narrow: object, message: str
+) -> None:
+    with pytest.raises(strongroom.UsageError, match=message):
+        await caller.request("GET", GITHUB, narrow=narrow)
