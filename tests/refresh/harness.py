@@ -1,6 +1,7 @@
-"""Refresh test harness: the real control plane on SQLite and real sidecars (tests/sidecar's
-fixtures), an OAuth2 provider (the test-owned one in provider.py, or the real authorization
-server) and an API that accepts only tokens the provider issued."""
+"""Refresh test harness: the real control plane (on SQLite, or whatever storage a test module
+gives as ``storage``) and real sidecars (tests/sidecar's fixtures), an OAuth2 provider (the
+test-owned one in provider.py, or the real authorization server) and an API that accepts only
+tokens the provider issued."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from strongroom_core import audit, policy, protocol
 from strongroom_core.sealing import appkeys, credentials, keys, providersecrets
-from strongroom_core.storage import records, sqlite
+from strongroom_core.storage import ports, records
 from strongroom_sidecar import app as sidecar_app
 from tests.refresh import provider as provider_module
 from tests.sidecar import builders
@@ -63,7 +64,7 @@ def oauth2_provider(
 class RefreshWorld:
     """The App's stored state, written through storage like the operator would."""
 
-    def __init__(self, storage: sqlite.SqliteStorage, root: keys.Keyring) -> None:
+    def __init__(self, storage: ports.Storage, root: keys.Keyring) -> None:
         self.storage = storage
         self.root = root
         self.providers: dict[str, policy.ProviderPolicy] = {}
@@ -162,7 +163,7 @@ async def api(token_endpoint: provider_module.TokenEndpoint) -> AsyncIterator[pr
 
 
 @pytest.fixture
-async def world(storage: sqlite.SqliteStorage, root_keyring: keys.Keyring) -> RefreshWorld:
+async def world(storage: ports.Storage, root_keyring: keys.Keyring) -> RefreshWorld:
     w = RefreshWorld(storage, root_keyring)
     await w.init()
     return w

@@ -1,11 +1,12 @@
 """The refresh race against the real authorization server (npm ``oidc-provider``), which rotates
 refresh tokens and revokes the whole grant when a consumed one is presented again.
 
-Five real sidecars on one real control plane (SQLite); bursts of 200 concurrent calls spread
-over them on an expired token. Exactly one token-endpoint call per expiry, zero
-``invalid_grant``, every call served. The API at the other end verifies every access token
-(signature against the server's JWKS, issuer, audience, expiry), so a call served with a token
-the server did not issue, or one that has expired, would fail.
+Five real sidecars on one real control plane, on each storage (SQLite, and Kubernetes on the
+project's emulator: claims are then compare-and-swaps on a Secret's resourceVersion); bursts of
+200 concurrent calls spread over them on an expired token. Exactly one token-endpoint call per
+expiry, zero ``invalid_grant``, every call served. The API at the other end verifies every
+access token (signature against the server's JWKS, issuer, audience, expiry), so a call served
+with a token the server did not issue, or one that has expired, would fail.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from strongroom_core.storage import ports
 from strongroom_sidecar import app as sidecar_app
 from tests import canary
 from tests.refresh import harness, scenario
@@ -77,6 +79,12 @@ class VerifyingApi:
         if time.time() >= expires:
             return web.json_response({"error": "invalid_token", "why": "expired"}, status=401)
         return web.json_response({"ok": True})
+
+
+@pytest.fixture
+def storage(race_storage: ports.Storage) -> ports.Storage:
+    """The control plane and the world of every test here, once per storage (storages.py)."""
+    return race_storage
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from strongroom_core import policy
 from strongroom_core.sealing import appkeys, credentials, keys, publickey, rootkeys
-from strongroom_core.storage import records, sqlite
+from strongroom_core.storage import ports, records, sqlite
 from strongroom_operator.controlplane import auth, keyservice, server
 from strongroom_sidecar import app as sidecar_app
 from strongroom_sidecar import settings
@@ -39,9 +39,10 @@ class _RootKeys:
 
 
 class ControlPlane:
-    """The real control-plane server; can be stopped and started again on the same port."""
+    """The real control-plane server; can be stopped and started again on the same port. Any
+    storage: tests/refresh runs it on Kubernetes storage too (a module there overrides ``storage``)."""
 
-    def __init__(self, storage: sqlite.SqliteStorage, root: keys.Keyring) -> None:
+    def __init__(self, storage: ports.Storage, root: keys.Keyring) -> None:
         self.storage = storage
         self.root = _RootKeys(root)
         self.port = 0
@@ -269,7 +270,7 @@ async def world(
 
 @pytest.fixture
 async def control_plane(
-    storage: sqlite.SqliteStorage, root_keyring: keys.Keyring
+    storage: ports.Storage, root_keyring: keys.Keyring
 ) -> AsyncIterator[ControlPlane]:
     cp = ControlPlane(storage, root_keyring)
     await cp.start()
