@@ -40,7 +40,8 @@ class _RootKeys:
 
 class ControlPlane:
     """The real control-plane server; can be stopped and started again on the same port. Any
-    storage: tests/refresh runs it on Kubernetes storage too (a module there overrides ``storage``)."""
+    storage: tests/refresh runs it on Kubernetes storage too (test_race.py overrides
+    ``storage``)."""
 
     def __init__(self, storage: ports.Storage, root: keys.Keyring) -> None:
         self.storage = storage
