@@ -607,8 +607,12 @@ class Refresher:
                         self._start(record)
                 self._forget_old_generations()
             self._app.grant_changed.clear()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the event is set, and this loop would then never stop (close()
+            # hung waiting for it).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._app.grant_changed.wait(), max(wait, 0.05))
+                async with asyncio.timeout(max(wait, 0.05)):
+                    await self._app.grant_changed.wait()
 
     def _forget_old_generations(self) -> None:
         current = {(r.name, r.generation) for r in self._app.grants.values()}

@@ -95,10 +95,16 @@ async def test_each_expiry_obtains_exactly_one_token_for_concurrent_calls_on_thr
         assert [status for status, _ in results] == [200] * 60, results
         await asyncio.sleep(0.2)
 
+    async def settled() -> bool:
+        """A proactive token call may be in flight as the bursts end: let it land."""
+        calls = _client_credentials_calls(server)
+        return calls == (await deployment.record()).generation - start
+
+    await eventually(settled, within=5.0)
     obtained = (await deployment.record()).generation - start
     assert obtained >= 3, "several tokens expired during the test"
     assert _client_credentials_calls(server) == obtained, "one token call per expiry"
-    assert len(verifying_api.claims) == obtained
+    assert obtained - 1 <= len(verifying_api.claims) <= obtained, "the last may be unused yet"
     assert sum(car.refresher.stats.refreshed for car in cars) == obtained
     assert server.counters()["token_errors"] == {}
     await deployment.credential()
