@@ -138,8 +138,11 @@ class AuditBuffer:
         isolating = 0  # events left to send one by one after a batch was rejected
         while True:
             if not self._pending and not self._closing:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the event fires, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._interval)
+                    async with asyncio.timeout(self._interval):
+                        await self._wake.wait()
                 self._wake.clear()
             self._print()
             if not self._pending:

@@ -102,7 +102,8 @@ class AppState:
             self._waiters.setdefault(name, []).append(waiter)
             try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter, remaining)
+                    async with asyncio.timeout(remaining):
+                        await waiter
             finally:
                 waiting = self._waiters.get(name)
                 if waiting is not None and waiter in waiting:
