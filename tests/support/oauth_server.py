@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime
-import ipaddress
 import json
 import os
 import selectors
@@ -37,6 +35,7 @@ from typing import Any, TypedDict
 import httpx
 
 from tests import canary
+from tests.support import certificates
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "oauth_server"
 READY_TIMEOUT_SECONDS = 15.0
@@ -414,38 +413,6 @@ def running(workdir: Path, **options: Any) -> Iterator[OAuthServer]:
 
 def _self_signed_certificate(workdir: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and localhost, its own CA, for https issuer tests."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "strongroom test oauth server")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    return certificates.self_signed_loopback(
+        workdir, "strongroom test oauth server", "oauth-server"
     )
-    cert_path, key_path = workdir / "oauth-server.crt", workdir / "oauth-server.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
